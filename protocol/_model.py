@@ -1,0 +1,235 @@
+"""Frozen values of a parsed plan. Each remembers where it stands so it can be edited in place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from protocol._errors import ProtocolError
+from protocol._text import Span
+
+STATUSES = ("Not Started", "In Progress", "Blocked", "Completed", "Failed")
+NOT_STARTED, IN_PROGRESS, BLOCKED, COMPLETED, FAILED = STATUSES
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One table cell. ``raw`` is the cell's text between the pipes, trimmed of spaces;
+    ``span`` covers exactly ``raw`` (zero-width in the middle of an empty cell)."""
+
+    raw: str
+    span: Span
+
+    @property
+    def value(self) -> str:
+        """The cell's text with surrounding backticks removed and `-` meaning empty."""
+        v = self.raw.strip()
+        if len(v) >= 2 and v[0] == "`" and v[-1] == "`":
+            v = v[1:-1].strip()
+        return "" if v in ("-", "—") else v
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A table body row: its cells in column order, and the span of the whole line."""
+
+    cells: tuple[Cell, ...]
+    span: Span  # the line's content, without line ending
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A pipe table. ``columns`` maps each header name (as written, trimmed) to its index."""
+
+    header: tuple[str, ...]
+    rows: tuple[Row, ...]
+    header_line: int
+    last_line: int  # line of the last row (or of the delimiter row when empty)
+
+    def column(self, name: str) -> int | None:
+        """Index of the column whose header is ``name`` (case and spaces ignored)."""
+        want = _norm(name)
+        for i, h in enumerate(self.header):
+            if _norm(h) == want:
+                return i
+        return None
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.replace("`", "").replace("*", "").split()).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderField:
+    """A ``**Name:** value`` line of the plan header."""
+
+    name: str
+    value: str
+    span: Span  # covers ``value`` only
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One row of the Task Assignment Matrix."""
+
+    id: str
+    description: str
+    role: str
+    skills: tuple[str, ...]
+    worktree: str  # the folder name under the worktree parent (default: id in lower case)
+    worktree_raw: str  # the cell as written, for error messages
+    branch: str  # default ``baton/<id>``
+    group: str
+    status: str  # canonical status when recognised, else the raw cell text
+    dependencies: tuple[str, ...]
+    estimate: str
+    estimate_hours: float
+    row: Row
+    cells: Mapping[str, Cell] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def line(self) -> int:
+        return self.row.line
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAssignment:
+    """A row of the Agent Distribution and Model Selection table (ranges expanded)."""
+
+    task_ids: tuple[str, ...]
+    agent: str
+    model: str
+    rationale: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    budget_usd: float | None = None
+    agent_slots: int | None = None
+    deadline: str | None = None
+    budget_line: int = 0
+    slots_line: int = 0
+    deadline_line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    """A ``- [ ]`` / ``- [x]`` line; ``box`` spans the single character between the brackets."""
+
+    section: str
+    text: str
+    checked: bool
+    box: Span
+
+    @property
+    def line(self) -> int:
+        return self.box.line
+
+
+@dataclass(frozen=True, slots=True)
+class BlockerEntry:
+    """A ``### T3 - agent-id - timestamp`` entry under Notes and Blockers.
+
+    ``fields`` maps the bold field names (Severity, Blocker Type, Description, Required
+    Resolution, Escalation, Triage, Resolution) to their values; when a field repeats (several
+    Triage lines), the last one wins and ``triage_lines`` keeps them all.
+    ``end`` is the offset just past the entry's last non-blank line (including its line
+    ending), where an appended line goes.
+    """
+
+    task_id: str
+    agent_id: str
+    timestamp: str
+    fields: Mapping[str, str]
+    heading: Span
+    heading_text: str
+    last_line: int
+    end: int
+    tail: str  # the text of the entry's last line, with its line ending: checked before appending
+    triage_lines: tuple[str, ...] = ()
+    problem: ProtocolError | None = None
+
+    @property
+    def line(self) -> int:
+        return self.heading.line
+
+    @property
+    def escalate(self) -> bool:
+        """True when the Escalation field starts with Yes."""
+        return self.fields.get("Escalation", "").strip().casefold().startswith("yes")
+
+    @property
+    def resolution(self) -> str | None:
+        return self.fields.get("Resolution")
+
+    @property
+    def triage(self) -> str | None:
+        return self.fields.get("Triage")
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """A row of the Actual Execution Log table."""
+
+    task_id: str
+    agent_id: str
+    started: str
+    completed: str
+    duration: str
+    status: str
+    notes: str
+    row: Row
+    cells: Mapping[str, Cell] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def line(self) -> int:
+        return self.row.line
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything Baton reads from ``MULTI_AGENT_PLAN.md``.
+
+    ``problems`` are the errors found while reading (a broken table, a bad cell); the full
+    check, including the graph rules, is :func:`protocol.check_plan`.
+    """
+
+    header: Mapping[str, HeaderField]
+    tasks: tuple[Task, ...]
+    task_table: Table | None
+    models: tuple[ModelAssignment, ...]
+    constraints: Constraints
+    skill_pins: Mapping[str, str]
+    checklists: tuple[ChecklistItem, ...]
+    blockers: tuple[BlockerEntry, ...]
+    log: tuple[LogRow, ...]
+    log_table: Table | None
+    problems: tuple[ProtocolError, ...] = ()
+    eol: str = "\n"
+    file: str = "MULTI_AGENT_PLAN.md"
+
+    def task(self, task_id: str) -> Task | None:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        return None
+
+    def log_row(self, task_id: str) -> LogRow | None:
+        for r in self.log:
+            if r.task_id == task_id:
+                return r
+        return None
+
+    def model_for(self, task_id: str) -> ModelAssignment | None:
+        for m in self.models:
+            if task_id in m.task_ids:
+                return m
+        return None

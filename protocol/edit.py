@@ -1,0 +1,176 @@
+"""Minimal edits of ``MULTI_AGENT_PLAN.md``: text in, text out.
+
+Each edit is computed against the text the plan was parsed from and first checks that its
+target still holds what the parse saw; if not, it raises :class:`EditConflictError` and the
+caller re-reads. Only the target's characters change: a person's alignment, spacing, line
+endings and everything around the target survive byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from protocol._errors import EditConflictError
+from protocol._model import BlockerEntry, Cell, ChecklistItem, Plan, Row, Table
+from protocol._text import Lines, replace_span
+
+
+def escape_cell(value: str) -> str:
+    """A value as a table cell: pipes escaped, one line, no edge spaces; empty becomes ``-``."""
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"a table cell holds one line, got {value!r}")
+    value = value.strip().replace("\\|", "|").replace("|", "\\|")
+    return value or "-"
+
+
+def set_cell(
+    text: str,
+    plan: Plan,
+    task_id: str,
+    column: str,
+    value: str,
+    *,
+    expected: str | None = None,
+) -> str:
+    """Set one cell of ``task_id``'s row in the Task Assignment Matrix.
+
+    ``expected``, when given, is the value the caller believes the cell holds (compared as
+    :attr:`Cell.value`); a different value is a conflict, so Baton never overwrites a status a
+    person changed in the meantime.
+    """
+    task = plan.task(task_id)
+    if task is None or plan.task_table is None:
+        raise EditConflictError(f"task {task_id} is not in the plan", file=plan.file)
+    cell = _cell(plan.task_table, task.row, column, plan.file)
+    return _replace_cell(text, cell, value, expected, f"{task_id} {column}")
+
+
+def set_log_cells(text: str, plan: Plan, task_id: str, values: Mapping[str, str]) -> str:
+    """Update cells of ``task_id``'s Actual Execution Log row, adding the row when missing.
+
+    Columns the table does not have are skipped; a new row fills them with ``-``.
+    """
+    table = plan.log_table
+    if table is None:
+        raise EditConflictError("the plan has no Actual Execution Log table", file=plan.file)
+    row = plan.log_row(task_id)
+    if row is None:
+        return _append_log_row(text, plan, table, {"Task ID": task_id, **values})
+    # Right to left, so each replacement leaves the offsets of the ones still to come intact.
+    targets: list[tuple[Cell, str, str]] = []
+    for column, value in values.items():
+        i = table.column(column)
+        if i is not None and i < len(row.row.cells):
+            targets.append((row.row.cells[i], value, column))
+    _check_row(text, row.row, plan.file)
+    for cell, value, column in sorted(targets, key=lambda t: t[0].span.start, reverse=True):
+        text = _replace_cell(text, cell, value, None, f"log {task_id} {column}")
+    return text
+
+
+def set_checkbox(text: str, item: ChecklistItem, checked: bool) -> str:
+    """Tick or untick one checkbox; a box already in that state leaves the text as is."""
+    current = item.box.slice(text)
+    if current not in (" ", "x", "X") or (current != " ") != item.checked:
+        raise EditConflictError(
+            f"checkbox {item.text!r} changed since it was read (found {current!r})",
+            line=item.line,
+        )
+    if item.checked == checked:
+        return text
+    return replace_span(text, item.box, current, "x" if checked else " ", what="checkbox")
+
+
+def set_header_field(text: str, plan: Plan, name: str, value: str) -> str:
+    """Set a ``**Name:** value`` header field such as ``**Status:**``."""
+    field = plan.header.get(name)
+    if field is None:
+        raise EditConflictError(f"the plan header has no **{name}:** line", file=plan.file)
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"a header field holds one line, got {value!r}")
+    if field.value == value:
+        return text
+    return replace_span(text, field.span, field.value, value, what=f"**{name}:**")
+
+
+def append_blocker_line(text: str, entry: BlockerEntry, line: str) -> str:
+    """Append ``line`` (e.g. ``**Triage:** … - …``) right after the entry's last line."""
+    if "\n" in line or "\r" in line:
+        raise ValueError(f"append one line at a time, got {line!r}")
+    if entry.heading.slice(text) != entry.heading_text or (
+        text[entry.end - len(entry.tail) : entry.end] != entry.tail
+    ):
+        raise EditConflictError(
+            f"blocker entry {entry.heading_text!r} changed since it was read", line=entry.line
+        )
+    eol = Lines(text).eol
+    prefix = "" if entry.tail.endswith("\n") else eol
+    return text[: entry.end] + prefix + line + eol + text[entry.end :]
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _cell(table: Table, row: Row, column: str, file: str) -> Cell:
+    i = table.column(column)
+    if i is None:
+        raise EditConflictError(f"the table has no {column!r} column", file=file)
+    if i >= len(row.cells):
+        raise EditConflictError(
+            f"row at line {row.line} has no {column!r} cell", line=row.line, file=file
+        )
+    return row.cells[i]
+
+
+def _replace_cell(text: str, cell: Cell, value: str, expected: str | None, what: str) -> str:
+    new = escape_cell(value)
+    if expected is not None and cell.value != expected:
+        raise EditConflictError(
+            f"{what}: expected {expected!r}, found {cell.value!r}", line=cell.span.line
+        )
+    if cell.raw == new:
+        replace_span(text, cell.span, cell.raw, new, what=what)  # still refuse stale text
+        return text
+    if not cell.raw:
+        # An empty cell: keep one space on each side of the value, as a person would type it.
+        if cell.span.start == 0 or text[cell.span.start - 1] in "|":
+            new = " " + new
+        if cell.span.end >= len(text) or text[cell.span.end] == "|":
+            new = new + " "
+    return replace_span(text, cell.span, cell.raw, new, what=what)
+
+
+def _check_row(text: str, row: Row, file: str) -> None:
+    for cell in row.cells:
+        if cell.span.slice(text) != cell.raw:
+            raise EditConflictError(
+                f"row at line {row.line} changed since it was read", line=row.line, file=file
+            )
+
+
+def _append_log_row(text: str, plan: Plan, table: Table, values: Mapping[str, str]) -> str:
+    lines = Lines(text)
+    if table.rows:
+        _check_row(text, table.rows[-1], plan.file)
+    elif table.header_line + 1 > len(lines) or "|" not in lines.content(table.header_line + 1):
+        raise EditConflictError("the log table moved since it was read", file=plan.file)
+    by_column = {_norm(k): v for k, v in values.items()}
+    cells = [escape_cell(by_column.get(_norm(name), "-")) for name in table.header]
+    row_text = "| " + " | ".join(cells) + " |"
+    at = lines.next_start(table.last_line)
+    prefix = "" if at == 0 or text[at - 1] == "\n" else lines.eol
+    return text[:at] + prefix + row_text + lines.eol + text[at:]
+
+
+def _norm(column: str) -> str:
+    return " ".join(column.replace("*", "").replace("`", "").split()).casefold()
+
+
+__all__ = [
+    "append_blocker_line",
+    "escape_cell",
+    "set_cell",
+    "set_checkbox",
+    "set_header_field",
+    "set_log_cells",
+]

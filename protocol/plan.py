@@ -1,0 +1,447 @@
+"""Read ``MULTI_AGENT_PLAN.md`` into frozen values (SPEC sec. 2).
+
+Reading is lenient: placeholders such as ``[YYYY-MM-DD HH:MM]`` and the template's examples
+parse, and anything that cannot be read becomes an entry of ``Plan.problems`` with its line
+rather than an exception. The graph rules (cycles, unknown dependencies …) are checked by
+:func:`protocol.check_plan`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from types import MappingProxyType
+
+from protocol._errors import PLAN_FILE, BlockerEntryError, PlanSyntaxError, ProtocolError
+from protocol._model import (
+    STATUSES,
+    BlockerEntry,
+    Cell,
+    ChecklistItem,
+    Constraints,
+    HeaderField,
+    LogRow,
+    ModelAssignment,
+    Plan,
+    Row,
+    Table,
+    Task,
+)
+from protocol._table import Blocks, scan_blocks
+from protocol._text import Lines
+from protocol.dag import parse_estimate
+
+HEADER_FIELDS = ("Project", "Created", "Orchestrator", "Model", "Status")
+BLOCKER_FIELDS = (
+    "Severity",
+    "Blocker Type",
+    "Description",
+    "Required Resolution",
+    "Escalation",
+    "Triage",
+    "Resolution",
+)
+REQUIRED_BLOCKER_FIELDS = BLOCKER_FIELDS[:5]
+LOG_COLUMNS = ("Task ID", "Agent ID", "Started", "Completed", "Actual Duration", "Status", "Notes")
+
+_HEADER_RE = re.compile(r"^\s*\*\*(?P<name>[A-Za-z ]+):\*\*[ \t]*(?P<value>.*?)[ \t]*$")
+_FIELD_RE = re.compile(r"^\s*\*\*(?P<name>[A-Za-z ]+):\*\*[ \t]*(?P<value>.*?)[ \t]*$")
+_CHECK_RE = re.compile(r"^\s*[-*+]\s+\[(?P<box>[ xX])\]\s*(?P<text>.*?)\s*$")
+_ENTRY_RE = re.compile(r"^###\s+(?P<title>.*?)\s*#*\s*$")
+_TASK_ID_RE = re.compile(r"^[A-Za-z][\w.]*$")
+_RANGE_RE = re.compile(
+    r"^(?P<prefix>[A-Za-z_]*)(?P<a>\d+)\s*[-\u2013\u2014]\s*(?P=prefix)?(?P<b>\d+)$"
+)
+_PIN_RE = re.compile(
+    r"""^\s+(?P<name>[A-Za-z0-9_.-]+)\s*:\s*(?P<q>["']?)(?P<version>[^"'#\s]*)(?P=q)\s*(#.*)?$"""
+)
+_MONEY_RE = re.compile(r"\$\s*(?P<amount>\d+(?:,\d{3})*(?:\.\d+)?)")
+_SLOTS_RE = re.compile(r"(?P<n>\d+)\s+(?:concurrent\s+)?(?:agent\s+)?slots?", re.IGNORECASE)
+
+_RULE_RE = re.compile(r"^ {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
+
+_STATUS_BY_KEY = {s.casefold(): s for s in STATUSES}
+
+
+def canonical_status(raw: str) -> str | None:
+    """The lifecycle status ``raw`` names (case and spacing ignored), or None."""
+    key = " ".join(raw.replace("`", "").replace("*", "").split()).casefold()
+    return _STATUS_BY_KEY.get(key)
+
+
+def parse_plan(text: str, *, file: str = PLAN_FILE) -> Plan:
+    """Read a plan. Never raises for any input text; problems are collected in the result."""
+    lines = Lines(text)
+    blocks = scan_blocks(lines)
+    problems: list[ProtocolError] = []
+
+    matrix, log_table, model_table = _find_tables(blocks)
+    tasks: tuple[Task, ...] = ()
+    if matrix is None:
+        problems.append(
+            PlanSyntaxError(
+                "no Task Assignment Matrix: expected a table whose header has "
+                "'Task ID' and 'Status'",
+                line=1,
+                file=file,
+            )
+        )
+    else:
+        tasks = _read_tasks(matrix, problems, file)
+    notes_range = _section_range(blocks, "notes and blockers", len(lines))
+    return Plan(
+        header=_read_header(lines, blocks),
+        tasks=tasks,
+        task_table=matrix,
+        models=_read_models(model_table),
+        constraints=_read_constraints(lines, blocks),
+        skill_pins=_read_pins(lines, blocks),
+        checklists=tuple(_read_checklists(lines, blocks)),
+        blockers=tuple(_read_blockers(lines, blocks, notes_range, file)),
+        log=_read_log(log_table),
+        log_table=log_table,
+        problems=tuple(problems),
+        eol=lines.eol,
+        file=file,
+    )
+
+
+# -- tables ------------------------------------------------------------------------------
+
+
+def _find_tables(blocks: Blocks) -> tuple[Table | None, Table | None, Table | None]:
+    matrix = log = models = None
+    for table in blocks.tables:
+        has = table.column
+        if has("Task ID") is not None and has("Started") is not None and log is None:
+            log = table
+        elif has("Task ID") is not None and has("Status") is not None and matrix is None:
+            matrix = table
+        elif has("Task") is not None and has("Model") is not None and models is None:
+            models = table
+    return matrix, log, models
+
+
+def _cells_by_name(table: Table, row: Row) -> dict[str, Cell]:
+    by_name: dict[str, Cell] = {}
+    for i, name in enumerate(table.header):
+        if i < len(row.cells):
+            by_name[name] = row.cells[i]
+    return by_name
+
+
+def _get(table: Table, row: Row, column: str) -> str:
+    i = table.column(column)
+    if i is None or i >= len(row.cells):
+        return ""
+    return row.cells[i].value
+
+
+def _read_tasks(table: Table, problems: list[ProtocolError], file: str) -> tuple[Task, ...]:
+    tasks: list[Task] = []
+    agent_col = "Agent/Skills" if table.column("Agent/Skills") is not None else "Agent"
+    for row in table.rows:
+        task_id = _get(table, row, "Task ID")
+        if not task_id:
+            problems.append(PlanSyntaxError("task row has no Task ID", line=row.line, file=file))
+            continue
+        role, skills = split_agent_skills(_get(table, row, agent_col))
+        worktree_raw = _get(table, row, "Worktree")
+        status_raw = _get(table, row, "Status")
+        estimate = _get(table, row, "Estimate")
+        tasks.append(
+            Task(
+                id=task_id,
+                description=_get(table, row, "Description"),
+                role=role,
+                skills=skills,
+                worktree=worktree_folder(worktree_raw) if worktree_raw else task_id.lower(),
+                worktree_raw=worktree_raw,
+                branch=_get(table, row, "Branch") or f"baton/{task_id}",
+                group=_get(table, row, "Parallel Group"),
+                status=canonical_status(status_raw) or status_raw,
+                dependencies=split_ids(_get(table, row, "Dependencies")),
+                estimate=estimate,
+                estimate_hours=parse_estimate(estimate),
+                row=row,
+                cells=MappingProxyType(_cells_by_name(table, row)),
+            )
+        )
+    return tuple(tasks)
+
+
+def split_agent_skills(cell: str) -> tuple[str, tuple[str, ...]]:
+    """``Architect / `architecture-skill`, `api-design-skill` `` → role and skills."""
+    role, sep, rest = cell.partition("/")
+    skills = tuple(s for s in (p.strip().strip("`").strip() for p in rest.split(",")) if s)
+    return role.strip().strip("`").strip(), skills if sep else ()
+
+
+def worktree_folder(cell: str) -> str:
+    """The folder a Worktree cell names: its last path component (``../arch`` → ``arch``)."""
+    path = cell.strip().strip("`").strip()
+    while len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return path.rsplit("/", 1)[-1] if path != "/" else ""
+
+
+def split_ids(cell: str) -> tuple[str, ...]:
+    """A comma list of task ids (ranges such as ``T2-T4`` expanded); ``-``/``None`` → ()."""
+    ids: list[str] = []
+    for part in cell.replace(";", ",").split(","):
+        item = part.strip().strip("`").strip()
+        if not item or item in ("-", "—") or item.casefold() == "none":
+            continue
+        ids.extend(expand_range(item))
+    return tuple(ids)
+
+
+def expand_range(item: str) -> tuple[str, ...]:
+    """``T2-T4`` → (T2, T3, T4); anything that is not a small ascending range stays as is."""
+    m = _RANGE_RE.match(item.replace(" ", ""))
+    if m:
+        a, b = int(m["a"]), int(m["b"])
+        if a <= b <= a + 1000:
+            return tuple(f"{m['prefix']}{n}" for n in range(a, b + 1))
+    return (item,)
+
+
+def _read_models(table: Table | None) -> tuple[ModelAssignment, ...]:
+    if table is None:
+        return ()
+    out: list[ModelAssignment] = []
+    for row in table.rows:
+        ids = split_ids(_get(table, row, "Task"))
+        if not ids:
+            continue
+        out.append(
+            ModelAssignment(
+                task_ids=ids,
+                agent=_get(table, row, "Agent"),
+                model=_get(table, row, "Model"),
+                rationale=_get(table, row, "Rationale"),
+                line=row.line,
+            )
+        )
+    return tuple(out)
+
+
+def _read_log(table: Table | None) -> tuple[LogRow, ...]:
+    if table is None:
+        return ()
+    out: list[LogRow] = []
+    for row in table.rows:
+        values = [_get(table, row, c) for c in LOG_COLUMNS]
+        if not values[0]:
+            continue
+        out.append(
+            LogRow(*values, row=row, cells=MappingProxyType(_cells_by_name(table, row)))  # type: ignore[misc]
+        )
+    return tuple(out)
+
+
+# -- header, constraints, pins, checklists -----------------------------------------------
+
+
+def _visible_lines(lines: Lines, blocks: Blocks, first: int, last: int) -> Iterator[int]:
+    """Line numbers in [first, last] that are outside fences and HTML blocks."""
+    opaque = sorted(blocks.opaque)
+    k = 0
+    n = first
+    while n <= last:
+        while k < len(opaque) and opaque[k][1] < n:
+            k += 1
+        if k < len(opaque) and opaque[k][0] <= n:
+            n = opaque[k][1] + 1
+            continue
+        yield n
+        n += 1
+
+
+def _read_header(lines: Lines, blocks: Blocks) -> MappingProxyType[str, HeaderField]:
+    # The header is what stands before the first second-level heading.
+    stop = next((h.line - 1 for h in blocks.headings if h.level == 2), len(lines))
+    found: dict[str, HeaderField] = {}
+    for n in _visible_lines(lines, blocks, 1, stop):
+        m = _HEADER_RE.match(lines.content(n))
+        if not m:
+            continue
+        name = m["name"].strip().title()
+        if name in HEADER_FIELDS and name not in found:
+            found[name] = HeaderField(
+                name, m["value"], lines.span(n, m.start("value"), m.end("value"))
+            )
+    return MappingProxyType(found)
+
+
+def _read_constraints(lines: Lines, blocks: Blocks) -> Constraints:
+    budget: float | None = None
+    slots: int | None = None
+    deadline: str | None = None
+    lines_of = {"budget": 0, "slots": 0, "deadline": 0}
+    in_block = False
+    for n in _visible_lines(lines, blocks, 1, len(lines)):
+        content = lines.content(n).strip()
+        if content.startswith("**Constraints:**"):
+            in_block = True
+            continue
+        if not in_block:
+            continue
+        if content.startswith("#") or (content.startswith("**") and not content.startswith("- ")):
+            in_block = False
+            continue
+        if not content.startswith(("-", "*", "+")):
+            continue
+        key, _, value = content.lstrip("-*+ ").partition(":")
+        key = key.strip().casefold()
+        if key == "budget" and budget is None and (m := _MONEY_RE.search(value)):
+            budget = float(m["amount"].replace(",", ""))
+            lines_of["budget"] = n
+        elif key == "resources" and slots is None and (m := _SLOTS_RE.search(value)):
+            slots = int(m["n"])
+            lines_of["slots"] = n
+        elif key == "deadline" and deadline is None:
+            deadline = value.strip()
+            lines_of["deadline"] = n
+    return Constraints(
+        budget, slots, deadline, lines_of["budget"], lines_of["slots"], lines_of["deadline"]
+    )
+
+
+def _read_pins(lines: Lines, blocks: Blocks) -> MappingProxyType[str, str]:
+    """The ``skills:`` mapping of a fenced yaml block, read line by line (no YAML loader:
+    the file is written by anyone, and two levels of ``name: "version"`` is all we need)."""
+    pins: dict[str, str] = {}
+    for info, first, last in blocks.fences:
+        if info.split()[:1] not in (["yaml"], ["yml"]):
+            continue
+        inside = False
+        for n in range(first, last + 1):
+            content = lines.content(n)
+            if content.strip().startswith("#") or not content.strip():
+                continue
+            if not content[0].isspace():
+                inside = content.split("#", 1)[0].strip() == "skills:"
+                continue
+            if inside and (m := _PIN_RE.match(content)) and m["version"]:
+                pins[m["name"]] = m["version"]
+        if pins:
+            break
+    return MappingProxyType(pins)
+
+
+def _read_checklists(lines: Lines, blocks: Blocks) -> Iterator[ChecklistItem]:
+    section = ""
+    headings = {h.line: h.title for h in blocks.headings}
+    for n in _visible_lines(lines, blocks, 1, len(lines)):
+        if n in headings:
+            section = headings[n]
+            continue
+        content = lines.content(n)
+        m = _CHECK_RE.match(content)
+        if m is None:
+            if content.startswith("**") and content.rstrip().endswith(":**"):
+                section = content.strip().strip("*:").strip()
+            continue
+        box = lines.span(n, m.start("box"), m.end("box"))
+        yield ChecklistItem(section, m["text"], m["box"] != " ", box)
+
+
+# -- Notes and Blockers ------------------------------------------------------------------
+
+
+def _section_range(blocks: Blocks, title: str, total: int) -> tuple[int, int] | None:
+    for i, h in enumerate(blocks.headings):
+        if title in h.title.casefold():
+            end = next((g.line - 1 for g in blocks.headings[i + 1 :] if g.level <= h.level), total)
+            return h.line, end
+    return None
+
+
+def _read_blockers(
+    lines: Lines, blocks: Blocks, section: tuple[int, int] | None, file: str
+) -> Iterator[BlockerEntry]:
+    if section is None:
+        return
+    visible = list(_visible_lines(lines, blocks, section[0] + 1, section[1]))
+    starts = [i for i, n in enumerate(visible) if lines.content(n).startswith("#")]
+    for k, i in enumerate(starts):
+        n = visible[i]
+        m = _ENTRY_RE.match(lines.content(n))
+        if m is None:
+            continue
+        parts = [p.strip() for p in re.split(r"\s+[-\u2013\u2014]\s+", m["title"], maxsplit=2)]
+        if not _TASK_ID_RE.match(parts[0]):
+            continue  # a heading of prose, such as "Example Blocker Entry:"
+        body = visible[i + 1 : starts[k + 1] if k + 1 < len(starts) else len(visible)]
+        yield _read_entry(lines, n, parts, body, file)
+
+
+def _read_entry(lines: Lines, n: int, parts: list[str], body: list[int], file: str) -> BlockerEntry:
+    fields: dict[str, str] = {}
+    triage: list[str] = []
+    problem: ProtocolError | None = None
+    last = n
+    for b in body:
+        content = lines.content(b)
+        if _RULE_RE.match(content):
+            break  # a thematic break closes the entry: what follows is the next section
+        if content.strip():
+            last = b
+        m = _FIELD_RE.match(content)
+        if m is None:
+            continue
+        name = _canonical_field(m["name"])
+        if name is None:
+            continue
+        fields[name] = m["value"]
+        if name == "Triage":
+            triage.append(m["value"])
+    if len(parts) < 3 or not all(parts):
+        problem = BlockerEntryError(
+            "blocker heading must read '### <task> - <agent> - <timestamp>'", line=n, file=file
+        )
+    else:
+        missing = [f for f in REQUIRED_BLOCKER_FIELDS if f not in fields]
+        if missing:
+            problem = BlockerEntryError(
+                f"blocker entry for {parts[0]} lacks " + ", ".join(f"**{f}:**" for f in missing),
+                line=n,
+                file=file,
+            )
+    padded = [*parts, "", ""][:3]
+    heading = lines.span(n, 0, lines.end(n) - lines.start(n))
+    end = lines.next_start(last)
+    return BlockerEntry(
+        task_id=padded[0],
+        agent_id=padded[1],
+        timestamp=padded[2],
+        fields=MappingProxyType(fields),
+        heading=heading,
+        heading_text=heading.slice(lines.text),
+        last_line=last,
+        end=end,
+        tail=lines.text[lines.start(last) : end],
+        triage_lines=tuple(triage),
+        problem=problem,
+    )
+
+
+_FIELD_BY_KEY = {f.casefold(): f for f in BLOCKER_FIELDS}
+
+
+def _canonical_field(name: str) -> str | None:
+    return _FIELD_BY_KEY.get(" ".join(name.split()).casefold())
+
+
+__all__ = [
+    "BLOCKER_FIELDS",
+    "HEADER_FIELDS",
+    "LOG_COLUMNS",
+    "canonical_status",
+    "expand_range",
+    "parse_plan",
+    "split_agent_skills",
+    "split_ids",
+    "worktree_folder",
+]
