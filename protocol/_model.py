@@ -215,6 +215,11 @@ class Plan:
     problems: tuple[ProtocolError, ...] = ()
     eol: str = "\n"
     file: str = "MULTI_AGENT_PLAN.md"
+    # Where a new blocker entry goes: past the last line of the Notes and Blockers section
+    # that is neither blank nor a thematic break; ``notes_tail`` is that line, for the
+    # stale-text check. None when the plan has no such section.
+    notes_end: int | None = None
+    notes_tail: str = ""
 
     def task(self, task_id: str) -> Task | None:
         for t in self.tasks:

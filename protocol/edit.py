@@ -108,6 +108,31 @@ def append_blocker_line(text: str, entry: BlockerEntry, line: str) -> str:
     return text[: entry.end] + prefix + line + eol + text[entry.end :]
 
 
+def add_blocker_entry(
+    text: str,
+    plan: Plan,
+    *,
+    task_id: str,
+    agent_id: str,
+    timestamp: str,
+    fields: Mapping[str, str],
+) -> str:
+    """Add a blocker entry (template sec. 6 format) at the end of Notes and Blockers."""
+    if plan.notes_end is None:
+        raise EditConflictError("the plan has no Notes and Blockers section", file=plan.file)
+    at = plan.notes_end
+    if text[at - len(plan.notes_tail) : at] != plan.notes_tail:
+        raise EditConflictError("Notes and Blockers changed since it was read", file=plan.file)
+    eol = Lines(text).eol
+    body = [f"### {task_id} - {agent_id} - {timestamp}"]
+    for name, value in fields.items():
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"blocker field {name} must be one line, got {value!r}")
+        body.append(f"**{name}:** {value}")
+    prefix = ("" if plan.notes_tail.endswith("\n") else eol) + eol
+    return text[:at] + prefix + eol.join(body) + eol + text[at:]
+
+
 # -- helpers -----------------------------------------------------------------------------
 
 
@@ -167,6 +192,7 @@ def _norm(column: str) -> str:
 
 
 __all__ = [
+    "add_blocker_entry",
     "append_blocker_line",
     "escape_cell",
     "set_cell",

@@ -89,6 +89,7 @@ def parse_plan(text: str, *, file: str = PLAN_FILE) -> Plan:
     else:
         tasks = _read_tasks(matrix, problems, file)
     notes_range = _section_range(blocks, "notes and blockers", len(lines))
+    notes_end, notes_tail = _notes_end(lines, notes_range)
     return Plan(
         header=_read_header(lines, blocks),
         tasks=tasks,
@@ -103,6 +104,8 @@ def parse_plan(text: str, *, file: str = PLAN_FILE) -> Plan:
         problems=tuple(problems),
         eol=lines.eol,
         file=file,
+        notes_end=notes_end,
+        notes_tail=notes_tail,
     )
 
 
@@ -168,6 +171,15 @@ def _read_tasks(table: Table, problems: list[ProtocolError], file: str) -> tuple
             )
         )
     return tuple(tasks)
+
+
+def agent_id(plan: Plan, task: Task) -> str:
+    """The task's agent id: its execution-log row's Agent ID, else ``<role>-<task id>``."""
+    row = plan.log_row(task.id)
+    if row is not None and row.agent_id:
+        return row.agent_id
+    role = re.sub(r"[^a-z0-9]+", "-", task.role.casefold()).strip("-") or "agent"
+    return f"{role}-{task.id.casefold()}"
 
 
 def split_agent_skills(cell: str) -> tuple[str, tuple[str, ...]]:
@@ -358,6 +370,18 @@ def _section_range(blocks: Blocks, title: str, total: int) -> tuple[int, int] | 
     return None
 
 
+def _notes_end(lines: Lines, section: tuple[int, int] | None) -> tuple[int | None, str]:
+    if section is None:
+        return None, ""
+    last = section[0]
+    for n in range(section[0], section[1] + 1):
+        content = lines.content(n)
+        if content.strip() and not _RULE_RE.match(content):
+            last = n
+    end = lines.next_start(last)
+    return end, lines.text[lines.start(last) : end]
+
+
 def _read_blockers(
     lines: Lines, blocks: Blocks, section: tuple[int, int] | None, file: str
 ) -> Iterator[BlockerEntry]:
@@ -438,6 +462,7 @@ __all__ = [
     "BLOCKER_FIELDS",
     "HEADER_FIELDS",
     "LOG_COLUMNS",
+    "agent_id",
     "canonical_status",
     "expand_range",
     "parse_plan",

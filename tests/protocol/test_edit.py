@@ -250,3 +250,26 @@ def test_header_status_edit() -> None:
     assert len(new) == len(TEMPLATE) - len(
         "[Planning / In Progress / Integration / Completed]"
     ) + len("In Progress")
+
+
+def test_add_blocker_entry_to_template() -> None:
+    """A new entry lands at the end of Notes and Blockers, outside the fenced example."""
+    from protocol.edit import add_blocker_entry
+
+    plan = parse_plan(TEMPLATE)
+    fields = {
+        "Severity": "High",
+        "Blocker Type": "Decision",
+        "Description": "Which provider?",
+        "Required Resolution": "Pick one (recommended: GitHub)",
+        "Escalation": "Yes - business decision",
+    }
+    new = add_blocker_entry(
+        TEMPLATE, plan, task_id="T2", agent_id="b-1", timestamp="2025-12-13 14:30", fields=fields
+    )
+    assert new.startswith(TEMPLATE[: plan.notes_end])
+    assert new.endswith(TEMPLATE[plan.notes_end :])
+    [entry] = parse_plan(new).blockers
+    assert (entry.task_id, entry.agent_id, entry.escalate) == ("T2", "b-1", True)
+    assert entry.problem is None
+    assert dict(entry.fields) == fields
