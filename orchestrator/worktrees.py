@@ -1,0 +1,355 @@
+"""One git worktree per task, under the worktree parent (SPEC secs. 2, 3 and 9).
+
+`Worktrees.ensure` is idempotent so that a restart, or a retry after a crash halfway
+through, lands on the same worktree and branch: it reuses what is there, finishes what was
+half done, and refuses (with `WorktreeError`) rather than deletes anything it did not make.
+
+Every git call takes an argument list (never a shell string), with ``--`` before paths, and
+runs in a worker thread. Calls that change worktree registrations or create branches are
+serialized by one lock per `Worktrees`: git's own lock files (``index.lock``, ref and config
+locks in the main repository) make concurrent ``git worktree add`` calls fail at random.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+import git
+import structlog
+
+log = structlog.get_logger()
+
+_T = TypeVar("_T")
+
+__all__ = [
+    "BranchSummary",
+    "EnsureResult",
+    "WorktreeError",
+    "WorktreeInfo",
+    "Worktrees",
+    "default_parent",
+]
+
+
+class WorktreeError(Exception):
+    """A worktree could not be made, used or removed; ``reason`` is one line."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = " ".join(reason.split()) or "git failed"
+        super().__init__(self.reason)
+
+
+@dataclass(frozen=True)
+class EnsureResult:
+    path: Path
+    created: bool
+    branch: str
+
+
+@dataclass(frozen=True)
+class WorktreeInfo:
+    """One entry of ``git worktree list``; ``branch`` is the short name, None when detached."""
+
+    path: Path
+    branch: str | None
+    head: str | None
+    prunable: bool = False
+
+
+@dataclass(frozen=True)
+class BranchSummary:
+    """What a task's branch holds beyond its base: commits (oldest first) and their diff."""
+
+    branch: str
+    base: str
+    commit_count: int
+    subjects: tuple[str, ...]
+    files: tuple[str, ...]
+    lines_added: int
+    lines_removed: int
+
+
+def default_parent(repo_dir: Path) -> Path:
+    """The default worktree parent: ``../<repo>-worktrees`` beside the repository."""
+    repo = repo_dir.resolve()
+    return repo.parent / f"{repo.name}-worktrees"
+
+
+def _one_line(error: git.GitCommandError) -> str:
+    """The line of git's stderr that says what went wrong (``fatal:``/``error:``)."""
+    stderr = error.stderr if isinstance(error.stderr, str) else str(error.stderr or "")
+    # GitPython wraps stderr as "\n  stderr: '...'"; strip that framing.
+    text = stderr.strip().removeprefix("stderr:").strip().strip("'")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith(("fatal:", "error:")):
+            return line
+    command = " ".join(str(arg) for arg in error.command[:3])
+    return lines[-1] if lines else f"{command} exited with status {error.status}"
+
+
+def _check_folder(folder: str) -> None:
+    if not isinstance(folder, str) or folder in ("", ".", ".."):
+        raise WorktreeError(f"worktree folder {folder!r} must be a non-empty name")
+    if "/" in folder or "\\" in folder:
+        raise WorktreeError(f"worktree folder {folder!r} must be a single path component")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in folder):
+        raise WorktreeError(f"worktree folder {folder!r} contains a control character")
+
+
+class Worktrees:
+    """The worktrees of one repository, one folder per task under ``parent``.
+
+    ``base_branch`` defaults to the branch checked out in ``repo_dir`` when first needed.
+    """
+
+    def __init__(self, repo_dir: Path, parent: Path, base_branch: str | None = None) -> None:
+        self.repo_dir = repo_dir
+        self.parent = parent
+        self._base_branch = base_branch
+        self._lock = anyio.Lock()
+
+    # -- public API -------------------------------------------------------------------------
+
+    async def ensure(self, folder: str, branch: str) -> EnsureResult:
+        """Make ``<parent>/<folder>`` a worktree on ``branch``, creating either if missing.
+
+        The branch is created from the base branch only when it does not exist. A worktree
+        already registered there on that branch is reused untouched (``created=False``).
+        """
+        _check_folder(folder)
+        async with self._lock:
+            return await self._run(self._ensure, folder, branch)
+
+    async def list(self) -> builtins.list[WorktreeInfo]:
+        """Every worktree git knows for this repository, the main one first."""
+        return await self._run(self._list)
+
+    async def remove(self, folder: str, *, force: bool = False) -> None:
+        """Remove the worktree in ``folder`` (its branch stays).
+
+        Refuses when it holds uncommitted or untracked work unless ``force``; refuses a
+        directory that is not a worktree of this repository. A missing worktree is a no-op.
+        """
+        _check_folder(folder)
+        async with self._lock:
+            await self._run(self._remove, folder, force)
+
+    async def commit_all(self, folder: str, message: str) -> str | None:
+        """Stage everything in the worktree and commit it; the new sha, or None if clean."""
+        _check_folder(folder)
+        # A commit writes the branch ref and may pack refs; keep it apart from ensure/remove.
+        async with self._lock:
+            return await self._run(self._commit_all, folder, message)
+
+    async def changes(self, folder: str) -> BranchSummary:
+        """Commits on the worktree's branch since it left the base, and what they changed."""
+        _check_folder(folder)
+        return await self._run(self._changes, folder)
+
+    # -- worker-thread side -----------------------------------------------------------------
+
+    async def _run(self, func: Callable[..., _T], *args: object) -> _T:
+        return await anyio.to_thread.run_sync(lambda: func(*args))
+
+    def _git(self, cwd: Path | None = None) -> git.Git:
+        return git.Git(str(cwd if cwd is not None else self.repo_dir))
+
+    def _call(self, cwd: Path | None, *args: str) -> str:
+        try:
+            out: str = self._git(cwd).execute(["git", *args])
+        except git.GitCommandError as error:
+            raise WorktreeError(_one_line(error)) from error
+        except git.NoSuchPathError as error:
+            raise WorktreeError(f"no such directory: {cwd or self.repo_dir}") from error
+        return out
+
+    def _try(self, cwd: Path | None, *args: str) -> tuple[int, str]:
+        """Run git for its exit status (and stdout) where failing is an answer, not an error."""
+        try:
+            status, out, _ = self._git(cwd).execute(
+                ["git", *args], with_exceptions=False, with_extended_output=True
+            )
+        except git.NoSuchPathError as error:
+            raise WorktreeError(f"no such directory: {cwd or self.repo_dir}") from error
+        return int(status), str(out)
+
+    def _succeeds(self, cwd: Path | None, *args: str) -> bool:
+        return self._try(cwd, *args)[0] == 0
+
+    def _base(self) -> str:
+        if self._base_branch is None:
+            if not self._succeeds(None, "symbolic-ref", "--quiet", "HEAD"):
+                raise WorktreeError(
+                    f"{self.repo_dir} has no branch checked out; set base_branch explicitly"
+                )
+            self._base_branch = self._call(None, "symbolic-ref", "--quiet", "--short", "HEAD")
+        if not self._base_branch or self._base_branch.startswith("-"):
+            raise WorktreeError(f"base branch {self._base_branch!r} must not start with '-'")
+        return self._base_branch
+
+    def _check_branch(self, branch: str) -> None:
+        if not branch or branch.startswith("-"):
+            raise WorktreeError(f"branch name {branch!r} must not be empty or start with '-'")
+        status, normalized = self._try(None, "check-ref-format", "--branch", branch)
+        # --branch also expands "@{-1}" and friends; only a name that stands for itself is ok.
+        if status != 0 or normalized != branch or branch == "HEAD":
+            raise WorktreeError(f"{branch!r} is not a valid branch name")
+
+    def _target(self, folder: str) -> Path:
+        """The resolved path of ``folder``, checked to lie directly inside the parent."""
+        self.parent.mkdir(parents=True, exist_ok=True)
+        parent = self.parent.resolve()
+        path = parent / folder
+        if path.is_symlink() or path.resolve() != path:
+            raise WorktreeError(
+                f"{path} is a symlink to {path.resolve()}; a worktree folder must be a "
+                f"directory of its own inside {parent}"
+            )
+        return path
+
+    def _list(self) -> builtins.list[WorktreeInfo]:
+        out = self._call(None, "worktree", "list", "--porcelain")
+        infos: builtins.list[WorktreeInfo] = []
+        for block in out.split("\n\n"):
+            path: Path | None = None
+            branch: str | None = None
+            head: str | None = None
+            prunable = False
+            for line in block.splitlines():
+                key, _, value = line.partition(" ")
+                if key == "worktree":
+                    path = Path(value)
+                elif key == "HEAD":
+                    head = value
+                elif key == "branch":
+                    branch = value.removeprefix("refs/heads/")
+                elif key == "prunable":
+                    prunable = True
+            if path is not None:
+                infos.append(WorktreeInfo(path, branch, head, prunable or not path.exists()))
+        return infos
+
+    def _registered(
+        self, path: Path, *, prune: bool = True
+    ) -> tuple[WorktreeInfo | None, builtins.list[WorktreeInfo]]:
+        """The registration at ``path`` (None if none), and all registrations after pruning."""
+        infos = self._list()
+        if prune and any(info.prunable for info in infos):
+            # A directory removed by hand leaves its registration, which pins its branch
+            # ("already checked out") and its path; prune only forgets such leftovers.
+            self._call(None, "worktree", "prune")
+            log.info("worktrees_pruned", stale=[str(i.path) for i in infos if i.prunable])
+            infos = self._list()
+        if infos and infos[0].path.resolve() == path:
+            raise WorktreeError(f"{path} is the repository's main worktree")
+        for info in infos[1:]:
+            if info.path.resolve() == path:
+                return info, infos
+        return None, infos
+
+    def _ensure(self, folder: str, branch: str) -> EnsureResult:
+        self._check_branch(branch)
+        path = self._target(folder)
+        existing, infos = self._registered(path)
+        if existing is not None:
+            if existing.prunable:  # a locked registration survives prune
+                raise WorktreeError(f"{path} is registered (and locked) but its directory is gone")
+            if existing.branch != branch:
+                found = existing.branch or f"a detached HEAD ({existing.head})"
+                raise WorktreeError(f"{path} is a worktree on {found}, expected {branch}")
+            log.info("worktree_reused", folder=folder, branch=branch, path=str(path))
+            return EnsureResult(path=path, created=False, branch=branch)
+
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise WorktreeError(f"{path} exists and is not a worktree of {self.repo_dir}")
+        for info in infos:
+            if info.branch == branch:
+                raise WorktreeError(f"branch {branch} is already checked out at {info.path}")
+
+        if self._succeeds(None, "show-ref", "--verify", "--quiet", f"refs/heads/{branch}"):
+            self._call(None, "worktree", "add", "--", str(path), branch)
+            log.info("worktree_created", folder=folder, branch=branch, path=str(path))
+        else:
+            base = self._base()
+            self._call(None, "worktree", "add", "-b", branch, "--", str(path), base)
+            log.info("worktree_created", folder=folder, branch=branch, path=str(path), base=base)
+        return EnsureResult(path=path, created=True, branch=branch)
+
+    def _remove(self, folder: str, force: bool) -> None:
+        path = self._target(folder)
+        existing, _ = self._registered(path)
+        if existing is None:
+            if path.exists():
+                raise WorktreeError(f"{path} is not a worktree of {self.repo_dir}")
+            return
+        if not force:
+            dirty = self._call(path, "status", "--porcelain", "--untracked-files=all")
+            if dirty:
+                count = len(dirty.splitlines())
+                raise WorktreeError(
+                    f"{path} has uncommitted work ({count} changed paths); commit it or force"
+                )
+        args = ["worktree", "remove", *(["--force"] if force else []), "--", str(path)]
+        self._call(None, *args)
+        log.info("worktree_removed", folder=folder, branch=existing.branch, force=force)
+
+    def _worktree(self, folder: str, *, prune: bool = True) -> WorktreeInfo:
+        path = self._target(folder)
+        existing, _ = self._registered(path, prune=prune)
+        if existing is None or existing.prunable:
+            raise WorktreeError(f"{path} is not a worktree of {self.repo_dir}")
+        return existing
+
+    def _commit_all(self, folder: str, message: str) -> str | None:
+        info = self._worktree(folder)
+        self._call(info.path, "add", "--all", "--", ".")
+        if self._succeeds(info.path, "diff", "--cached", "--quiet"):
+            return None
+        self._call(info.path, "commit", "--quiet", f"--message={message}")
+        sha = self._call(info.path, "rev-parse", "HEAD")
+        log.info("worktree_committed", folder=folder, branch=info.branch, sha=sha)
+        return sha
+
+    def _changes(self, folder: str) -> BranchSummary:
+        # Read-only, and run without the lock: no pruning here.
+        info = self._worktree(folder, prune=False)
+        base = self._base()
+        log_out = self._call(
+            info.path, "log", "-z", "--reverse", "--format=%s", f"{base}..HEAD", "--"
+        )
+        subjects = tuple(log_out.split("\0")) if log_out else ()
+        if subjects and subjects[-1] == "":  # tformat terminates each entry with NUL
+            subjects = subjects[:-1]
+        numstat = self._call(
+            info.path, "diff", "--numstat", "-z", "--find-renames", f"{base}...HEAD", "--"
+        )
+        files: builtins.list[str] = []
+        added = removed = 0
+        fields = iter(numstat.split("\0"))
+        for record in fields:
+            if not record:
+                continue
+            plus, minus, name = record.split("\t", 2)
+            if not name:  # a rename: "A\tD\t" then the old and the new path
+                next(fields)
+                name = next(fields)
+            files.append(name)
+            # Binary files show "-" for both counts.
+            added += int(plus) if plus.isdigit() else 0
+            removed += int(minus) if minus.isdigit() else 0
+        return BranchSummary(
+            branch=info.branch or "HEAD",
+            base=base,
+            commit_count=len(subjects),
+            subjects=subjects,
+            files=tuple(files),
+            lines_added=added,
+            lines_removed=removed,
+        )

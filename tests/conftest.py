@@ -1,0 +1,41 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def _git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` with an argument list and return its stripped stdout."""
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=30
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real repository at ``tmp_path/repo`` with one commit (``README.md``) on ``main``.
+
+    Git runs with an empty global config and no system config, so a developer's hooks,
+    signing or default branch cannot change what tests see; the identity is set locally,
+    so CI without a global identity works.
+    """
+    empty = tmp_path / "gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "--quiet")
+    _git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
+    _git(repo, "config", "user.name", "Baton Test")
+    _git(repo, "config", "user.email", "baton-test@example.invalid")
+    _git(repo, "config", "commit.gpgsign", "false")
+    (repo / "README.md").write_text("# test repo\n")
+    _git(repo, "add", "README.md")
+    _git(repo, "commit", "--quiet", "-m", "initial commit")
+    return repo
