@@ -1,1 +1,16 @@
-"""agents package."""
+"""Agent backends: the interface, and the manual and scripted backends."""
+
+from agents.base import Agent, AgentContext, Blocker, TaskBrief
+from agents.manual import ManualAgent
+from agents.scripted import DEFAULT_SCRIPT, ScriptedAgent, ScriptError
+
+__all__ = [
+    "DEFAULT_SCRIPT",
+    "Agent",
+    "AgentContext",
+    "Blocker",
+    "ManualAgent",
+    "ScriptError",
+    "ScriptedAgent",
+    "TaskBrief",
+]

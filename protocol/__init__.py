@@ -1,1 +1,116 @@
-"""Pure parsing, checking and editing of Baton's two markdown formats. No I/O, no clocks."""
+"""Pure parsing, checking and editing of Baton's two markdown formats.
+
+Text in, values or edited text out: no files, no clocks, no logging (a test holds us to it).
+"""
+
+from protocol._check import check_plan, load_plan
+from protocol._errors import (
+    BlockerEntryError,
+    BranchNameError,
+    DuplicateTaskError,
+    EditConflictError,
+    InvalidStatusError,
+    MessageError,
+    MissingGroupError,
+    PlanCycleError,
+    PlanError,
+    PlanInvalid,
+    PlanSyntaxError,
+    ProtocolError,
+    SharedResourceError,
+    UnknownDependencyError,
+    WorktreePathError,
+)
+from protocol._model import (
+    BLOCKED,
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    NOT_STARTED,
+    STATUSES,
+    BlockerEntry,
+    ChecklistItem,
+    Constraints,
+    LogRow,
+    ModelAssignment,
+    Plan,
+    Task,
+)
+from protocol.dag import (
+    critical_path,
+    parse_estimate,
+    ready_tasks,
+    remaining_path_hours,
+    topological_order,
+    waves,
+)
+from protocol.edit import (
+    append_blocker_line,
+    set_cell,
+    set_checkbox,
+    set_header_field,
+    set_log_cells,
+)
+from protocol.edit import add_blocker_entry
+from protocol.messages import (
+    Message,
+    MessageBatch,
+    append_message,
+    parse_messages,
+    render_message,
+    set_message_status,
+)
+from protocol.plan import agent_id, parse_plan
+
+__all__ = [
+    "BLOCKED",
+    "COMPLETED",
+    "FAILED",
+    "IN_PROGRESS",
+    "NOT_STARTED",
+    "STATUSES",
+    "BlockerEntry",
+    "BlockerEntryError",
+    "BranchNameError",
+    "ChecklistItem",
+    "Constraints",
+    "DuplicateTaskError",
+    "EditConflictError",
+    "InvalidStatusError",
+    "LogRow",
+    "Message",
+    "MessageBatch",
+    "MessageError",
+    "MissingGroupError",
+    "ModelAssignment",
+    "Plan",
+    "PlanCycleError",
+    "PlanError",
+    "PlanInvalid",
+    "PlanSyntaxError",
+    "ProtocolError",
+    "SharedResourceError",
+    "Task",
+    "UnknownDependencyError",
+    "WorktreePathError",
+    "add_blocker_entry",
+    "agent_id",
+    "append_blocker_line",
+    "append_message",
+    "check_plan",
+    "critical_path",
+    "load_plan",
+    "parse_estimate",
+    "parse_messages",
+    "parse_plan",
+    "ready_tasks",
+    "remaining_path_hours",
+    "render_message",
+    "set_cell",
+    "set_checkbox",
+    "set_header_field",
+    "set_log_cells",
+    "set_message_status",
+    "topological_order",
+    "waves",
+]

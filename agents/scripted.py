@@ -1,0 +1,96 @@
+"""The ``scripted`` backend: a small declarative script per task (SPEC sec. 6).
+
+It drives ``baton demo`` and the tests, and lets a user rehearse a plan's waves and timing
+with no API spend. Steps (one key each, from ``baton.toml``'s ``[scripts]``)::
+
+    { wait = 0.5 }                                   seconds
+    { write = "docs/x.md", content = "..." }         a file in the worktree
+    { commit = "message" }
+    { send = "text", to = "Orchestrator", type = "Question", await_reply = true }
+    { blocker = "description", severity = "High", type = "Decision",
+      resolution = "(1) a, (2) b (recommended)", escalation = "No" }   then wait for a Directive
+    { complete = "summary" }  /  { fail = "reason" }
+
+Strings may use ``{task_id}``, ``{agent_id}``, ``{role}`` and ``{attempt}``. A script that
+ends without complete or fail completes the task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agents.base import AgentContext, Blocker
+
+DEFAULT_SCRIPT: tuple[Mapping[str, Any], ...] = (
+    {"write": "work/{task_id}.md", "content": "# {task_id}\n\nDone by {agent_id}.\n"},
+    {"commit": "{task_id}: work of {agent_id}"},
+    {"complete": "{task_id} finished by script"},
+)
+
+
+class ScriptError(Exception):
+    """A step cannot be carried out as written."""
+
+
+class ScriptedAgent:
+    def __init__(self, steps: Sequence[Mapping[str, Any]] = DEFAULT_SCRIPT) -> None:
+        self.steps = tuple(steps) or DEFAULT_SCRIPT
+
+    async def run(self, ctx: AgentContext) -> None:
+        b = ctx.brief
+        values = {
+            "task_id": b.task_id,
+            "agent_id": b.agent_id,
+            "role": b.role,
+            "attempt": b.attempt,
+        }
+
+        def fmt(key: str, step: Mapping[str, Any], default: str = "") -> str:
+            return str(step.get(key, default)).format(**values)
+
+        for n, step in enumerate(self.steps, 1):
+            if "wait" in step:
+                await ctx.sleep(float(step["wait"]))
+            elif "write" in step:
+                await ctx.write_file(fmt("write", step), fmt("content", step))
+            elif "commit" in step:
+                await ctx.commit(fmt("commit", step))
+            elif "send" in step:
+                await ctx.send_message(
+                    fmt("to", step, "Orchestrator"),
+                    fmt("type", step, "Update"),
+                    fmt("send", step),
+                    priority=step.get("priority"),
+                )
+                if step.get("await_reply"):
+                    await self._await(ctx, None)
+            elif "blocker" in step:
+                escalation = fmt("escalation", step, "No")
+                await ctx.report_blocker(
+                    Blocker(
+                        severity=fmt("severity", step, "Medium"),
+                        kind=fmt("type", step, "Technical"),
+                        description=fmt("blocker", step),
+                        resolution=fmt("resolution", step, "A decision from the orchestrator"),
+                        escalate=escalation.casefold().startswith("yes"),
+                        escalation_note=escalation,
+                    )
+                )
+                await self._await(ctx, "Directive")
+            elif "complete" in step:
+                await ctx.complete(fmt("complete", step))
+                return
+            elif "fail" in step:
+                await ctx.fail(fmt("fail", step))
+                return
+            else:
+                raise ScriptError(f"step {n} of {b.task_id}'s script has no known action: {step}")
+        await ctx.complete("script finished")
+
+    async def _await(self, ctx: AgentContext, kind: str | None) -> None:
+        # No time limit here: an unanswered question or blocker is the triage SLA's business.
+        while True:
+            message = await ctx.next_message()
+            if kind is None or message.type == kind:
+                return

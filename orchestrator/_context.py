@@ -1,0 +1,184 @@
+"""What a running agent can do: the daemon's side of :class:`agents.AgentContext`.
+
+Everything goes through the files: a status is a cell edit, a message is appended to the
+message log, a blocker is an entry in Notes and Blockers. File tools are confined to the
+task's worktree (resolved, symlinks followed, then checked; ``.git`` is off limits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import structlog
+
+from agents import Blocker, TaskBrief
+from orchestrator import _planwrites as pw
+from orchestrator.clock import iso
+from orchestrator.filestore import FileNotReady
+from protocol import (
+    BLOCKED,
+    COMPLETED,
+    FAILED,
+    Message,
+    Plan,
+    Task,
+    add_blocker_entry,
+    agent_id,
+    append_message,
+    render_message,
+)
+from protocol.messages import NEW_MESSAGES_FILE
+
+if TYPE_CHECKING:
+    from orchestrator.daemon import Daemon, Running
+
+log = structlog.get_logger()
+
+
+class ConfinementError(Exception):
+    """A path leaves the task's worktree or reaches into ``.git``."""
+
+
+def brief_for(plan: Plan, task: Task, attempt: int, worktree: Path) -> TaskBrief:
+    model = plan.model_for(task.id)
+    return TaskBrief(
+        task_id=task.id,
+        agent_id=agent_id(plan, task),
+        attempt=attempt,
+        role=task.role,
+        description=task.description,
+        skills=task.skills,
+        branch=task.branch,
+        worktree=worktree,
+        dependencies=task.dependencies,
+        model=model.model if model else None,
+    )
+
+
+def confine(root: Path, relative: str) -> Path:
+    """``relative`` resolved inside ``root``; raises ConfinementError when it escapes."""
+    base = root.resolve()
+    target = (base / relative).resolve()
+    if target != base and base not in target.parents:
+        raise ConfinementError(f"{relative!r} is outside the worktree")
+    inside = target.relative_to(base).parts
+    if inside[:1] == (".git",):
+        raise ConfinementError(f"{relative!r} is inside .git")
+    return target
+
+
+class Context:
+    def __init__(self, daemon: Daemon, running: Running) -> None:
+        self._daemon = daemon
+        self._running = running
+        self.brief: TaskBrief = running.brief
+
+    async def next_message(self) -> Message:
+        return await self._running.inbox.receive()
+
+    def pending_messages(self) -> Sequence[Message]:
+        out: list[Message] = []
+        while True:
+            try:
+                out.append(self._running.inbox.receive_nowait())
+            except anyio.WouldBlock:
+                return out
+
+    async def sleep(self, seconds: float) -> None:
+        await self._daemon.clock.sleep(seconds)
+
+    async def write_file(self, relative: str, content: str) -> Path:
+        target = confine(self.brief.worktree, relative)
+
+        def write() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+
+        await anyio.to_thread.run_sync(write)
+        log.info("agent_wrote_file", path=relative)
+        return target
+
+    async def commit(self, message: str) -> str | None:
+        folder = self.brief.worktree.name
+        sha = await self._daemon.worktrees.commit_all(folder, message)
+        if sha:
+            log.info("agent_committed", commit=sha[:12], branch=self.brief.branch)
+        return sha
+
+    async def send_message(
+        self,
+        to: str,
+        type: str,
+        text: str,
+        *,
+        body: str = "",
+        priority: str | None = None,
+        deadline: str | None = None,
+    ) -> None:
+        daemon = self._daemon
+        block = render_message(
+            sender=self.brief.agent_id,
+            to=to,
+            type=type,
+            timestamp=iso(daemon.clock.now()),
+            task=self.brief.task_id,
+            priority=priority,
+            deadline=deadline,
+            text=text,
+            body=body,
+        )
+        path = daemon.config.messages_path
+
+        def ensure_file() -> None:
+            if not path.exists() or path.stat().st_size == 0:
+                path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
+
+        await anyio.to_thread.run_sync(ensure_file)
+        try:
+            await daemon.store.update(path, lambda current: append_message(current, block))
+        except FileNotReady:
+            log.warning("message_not_sent", reason="message log not ready", to=to)
+            return
+        log.info("message_sent", to=to, type=type)
+
+    async def report_blocker(self, blocker: Blocker) -> None:
+        b = self.brief
+        escalation = blocker.escalation_note or ("Yes" if blocker.escalate else "No")
+        fields = {
+            "Severity": blocker.severity,
+            "Blocker Type": blocker.kind,
+            "Description": blocker.description,
+            "Required Resolution": blocker.resolution,
+            "Escalation": escalation,
+        }
+        at = self._daemon.clock.now().strftime("%Y-%m-%d %H:%M")
+
+        def add(text: str, plan: Plan) -> str:
+            return add_blocker_entry(
+                text, plan, task_id=b.task_id, agent_id=b.agent_id, timestamp=at, fields=fields
+            )
+
+        await self._daemon.write_plan(
+            [pw.PlanEdit(add, f"blocker {b.task_id}"), pw.status(b.task_id, BLOCKED, pw.ACTIVE)]
+        )
+        log.info("blocker_reported", severity=blocker.severity, escalate=blocker.escalate)
+
+    async def complete(self, summary: str) -> None:
+        await self.commit(f"{self.brief.task_id}: {summary}")
+        await self._daemon.write_plan(
+            [
+                pw.log_notes(self.brief.task_id, summary),
+                pw.status(self.brief.task_id, COMPLETED, pw.ACTIVE),
+            ]
+        )
+
+    async def fail(self, reason: str) -> None:
+        await self._daemon.write_plan(
+            [
+                pw.log_notes(self.brief.task_id, reason),
+                pw.status(self.brief.task_id, FAILED, pw.ACTIVE),
+            ]
+        )

@@ -1,0 +1,60 @@
+"""Read both markdown files of a plan directory for the one-shot commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from protocol import check_plan, parse_messages, parse_plan
+from protocol._errors import PLAN_FILE, ProtocolError
+from protocol._model import Plan
+from protocol.messages import MESSAGES_FILE, Message
+
+
+class InputError(Exception):
+    """A file the command needs is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    plan: Plan
+    messages: tuple[Message, ...]
+    plan_errors: tuple[ProtocolError, ...]
+    message_errors: tuple[ProtocolError, ...]
+    plan_path: Path
+    messages_path: Path
+
+    @property
+    def errors(self) -> tuple[ProtocolError, ...]:
+        return self.plan_errors + self.message_errors
+
+
+def read_text(path: Path) -> str:
+    """A file's text exactly as stored: no newline translation, undecodable bytes replaced."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return data.decode("utf-8", errors="replace")
+
+
+def load_inputs(
+    directory: Path, plan_file: str = PLAN_FILE, messages_file: str = MESSAGES_FILE
+) -> Inputs:
+    """Parse and check the plan and, when present, the message log of ``directory``."""
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory (use --dir)")
+    plan_path = directory / plan_file
+    if not plan_path.exists():
+        raise InputError(f"{plan_path}: no plan here (baton init writes one)")
+    plan = parse_plan(read_text(plan_path), file=str(plan_path))
+    plan_errors = check_plan(plan)
+    messages_path = directory / messages_file
+    messages: tuple[Message, ...] = ()
+    message_errors: tuple[ProtocolError, ...] = ()
+    if messages_path.exists():
+        batch = parse_messages(read_text(messages_path), file=str(messages_path))
+        messages, message_errors = batch.messages, batch.errors
+    return Inputs(plan, messages, plan_errors, message_errors, plan_path, messages_path)

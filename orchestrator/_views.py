@@ -1,0 +1,177 @@
+"""What the one-shot commands print: summaries, graphs and the static status view."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from orchestrator._inputs import Inputs
+from protocol import critical_path, ready_tasks, waves
+from protocol._model import STATUSES, Plan
+from protocol.plan import agent_id
+
+# Mermaid classes per status; the critical path gets a thick outline on top.
+_STATUS_STYLE = {
+    "Not Started": "fill:#f4f4f4,stroke:#999",
+    "In Progress": "fill:#dbeafe,stroke:#2563eb",
+    "Blocked": "fill:#fef3c7,stroke:#d97706",
+    "Completed": "fill:#dcfce7,stroke:#16a34a",
+    "Failed": "fill:#fee2e2,stroke:#dc2626",
+}
+
+
+def summary(inputs: Inputs) -> str:
+    plan = inputs.plan
+    path, hours = critical_path(plan.tasks)
+    lines = [
+        f"{inputs.plan_path}: {len(plan.tasks)} tasks in {len(waves(plan.tasks))} waves, "
+        f"critical path {' -> '.join(path)} ({hours:g}h)",
+    ]
+    if inputs.messages_path.exists():
+        lines.append(f"{inputs.messages_path}: {len(inputs.messages)} messages")
+    return "\n".join(lines)
+
+
+def graph(plan: Plan) -> str:
+    """The graph as text: one line per wave, then each task's dependencies."""
+    path, hours = critical_path(plan.tasks)
+    on_path = set(path)
+    out = []
+    for n, wave in enumerate(waves(plan.tasks), 1):
+        out.append(f"Wave {n}: {', '.join(wave)}")
+    out.append("")
+    for task in plan.tasks:
+        mark = "*" if task.id in on_path else " "
+        deps = ", ".join(task.dependencies) or "-"
+        out.append(f"{mark} {task.id:<8} [{task.status}] <- {deps}")
+    out.append("")
+    out.append(f"Critical path ({hours:g}h, marked *): {' -> '.join(path)}")
+    return "\n".join(out)
+
+
+def _node(task_id: str) -> str:
+    return "t_" + re.sub(r"[^A-Za-z0-9_]", "_", task_id)
+
+
+def _label(text: str) -> str:
+    text = text if len(text) <= 40 else text[:39] + "…"
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def mermaid(plan: Plan) -> str:
+    """A mermaid flowchart coloured by status, with the critical path outlined."""
+    path, _ = critical_path(plan.tasks)
+    on_path = set(path)
+    known = {t.id for t in plan.tasks}
+    out = ["flowchart TD"]
+    for task in plan.tasks:
+        out.append(f'    {_node(task.id)}["{_label(task.id + ": " + task.description)}"]')
+    edges = 0
+    critical_edges = []
+    for task in plan.tasks:
+        for dep in task.dependencies:
+            if dep not in known:
+                continue
+            out.append(f"    {_node(dep)} --> {_node(task.id)}")
+            if dep in on_path and task.id in on_path and path.index(task.id) == path.index(dep) + 1:
+                critical_edges.append(edges)
+            edges += 1
+    for status, style in _STATUS_STYLE.items():
+        out.append(f"    classDef {_class(status)} {style}")
+    out.append("    classDef critical stroke-width:3px,stroke:#b91c1c")
+    for status in STATUSES:
+        members = [_node(t.id) for t in plan.tasks if t.status == status]
+        if members:
+            out.append(f"    class {','.join(members)} {_class(status)}")
+    if path:
+        out.append(f"    class {','.join(_node(t) for t in path)} critical")
+    for edge in critical_edges:
+        out.append(f"    linkStyle {edge} stroke:#b91c1c,stroke-width:3px")
+    return "\n".join(out)
+
+
+def _class(status: str) -> str:
+    return status.replace(" ", "").casefold()
+
+
+def status_data(inputs: Inputs) -> dict[str, Any]:
+    plan = inputs.plan
+    path, hours = critical_path(plan.tasks)
+    wave_of = {tid: n for n, wave in enumerate(waves(plan.tasks), 1) for tid in wave}
+    counts = {s: sum(1 for t in plan.tasks if t.status == s) for s in STATUSES}
+    return {
+        "project": plan.header["Project"].value if "Project" in plan.header else None,
+        "status": plan.header["Status"].value if "Status" in plan.header else None,
+        "counts": counts,
+        "tasks": [
+            {
+                "id": t.id,
+                "description": t.description,
+                "status": t.status,
+                "wave": wave_of.get(t.id),
+                "group": t.group,
+                "agent_id": agent_id(plan, t),
+                "role": t.role,
+                "estimate": t.estimate,
+                "dependencies": list(t.dependencies),
+            }
+            for t in plan.tasks
+        ],
+        "ready": [t.id for t in ready_tasks(plan.tasks)],
+        "critical_path": {"tasks": list(path), "hours": hours},
+        "blockers": [
+            {
+                "task_id": b.task_id,
+                "agent_id": b.agent_id,
+                "timestamp": b.timestamp,
+                "severity": b.fields.get("Severity"),
+                "escalate": b.escalate,
+                "triaged": b.triage is not None,
+                "line": b.line,
+            }
+            for b in plan.blockers
+            if b.resolution is None
+        ],
+        "pending_messages": [
+            {
+                "id": m.id,
+                "from": m.sender,
+                "to": list(m.to),
+                "type": m.type,
+                "timestamp": m.timestamp,
+                "line": m.line,
+            }
+            for m in inputs.messages
+            if m.status == "Sent"
+        ],
+        "budget_usd": plan.constraints.budget_usd,
+        "agent_slots": plan.constraints.agent_slots,
+    }
+
+
+def status_text(inputs: Inputs) -> str:
+    data = status_data(inputs)
+    out = [f"{data['project'] or inputs.plan_path}  —  plan status: {data['status'] or '?'}"]
+    counts = ", ".join(f"{n} {s}" for s, n in data["counts"].items() if n)
+    out.append(f"{len(data['tasks'])} tasks: {counts}")
+    out.append("")
+    out.append(f"{'TASK':<8} {'WAVE':>4}  {'STATUS':<12} {'AGENT':<22} {'EST':>6}  DESCRIPTION")
+    for t in data["tasks"]:
+        out.append(
+            f"{t['id']:<8} {t['wave'] or '-':>4}  {t['status']:<12} {t['agent_id']:<22} "
+            f"{t['estimate'] or '-':>6}  {t['description'][:50]}"
+        )
+    out.append("")
+    cp = data["critical_path"]
+    out.append(f"Ready: {', '.join(data['ready']) or '-'}")
+    out.append(f"Critical path: {' -> '.join(cp['tasks']) or '-'} ({cp['hours']:g}h)")
+    out.append(f"Open blockers: {len(data['blockers'])}")
+    for b in data["blockers"]:
+        who = "needs a person" if b["escalate"] else "orchestrator decides"
+        out.append(f"  {b['task_id']} ({b['severity'] or '?'}) line {b['line']}: {who}")
+    out.append(f"Pending messages: {len(data['pending_messages'])}")
+    for m in data["pending_messages"]:
+        out.append(f"  {m['type']} {m['from']} -> {', '.join(m['to'])} (line {m['line']})")
+    budget = data["budget_usd"]
+    out.append(f"Cost: $0.00 of {'$' + format(budget, 'g') if budget is not None else 'no budget'}")
+    return "\n".join(out)

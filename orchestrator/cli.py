@@ -1,0 +1,218 @@
+"""The ``baton`` command line (SPEC sec. 7).
+
+Exit codes: 0 success, 1 the plan (or another input) is invalid or missing, 2 usage.
+Errors are one line each, ``file:line: reason``, on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import anyio
+import structlog
+
+from orchestrator import _views, logs
+from orchestrator._inputs import InputError, load_inputs
+from orchestrator.config import BACKENDS, ConfigError, load_config
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _version() -> str:
+    try:
+        return version("baton-orchestrator")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="baton",
+        description=(
+            "Run a multi-agent software plan kept in markdown: Baton watches "
+            "MULTI_AGENT_PLAN.md and INTER_AGENT_MESSAGES.md, starts each task in its own git "
+            "worktree when its dependencies are done, and keeps the files up to date."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"baton {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--dir",
+            type=Path,
+            default=Path("."),
+            metavar="D",
+            help="the plan directory holding both markdown files (default: .)",
+        )
+        return p
+
+    with_dir(
+        sub.add_parser(
+            "validate",
+            help="check the plan and the message log",
+            description="Parse and check both files; print every error as file:line: reason.",
+        )
+    )
+    graph = with_dir(
+        sub.add_parser(
+            "graph",
+            help="print the dependency graph and the critical path",
+            description="Print the task graph: waves, edges and the critical path.",
+        )
+    )
+    graph.add_argument(
+        "--format",
+        choices=("mermaid", "text"),
+        default="text",
+        help="mermaid (a flowchart coloured by status, critical path marked) or text",
+    )
+    status = with_dir(
+        sub.add_parser(
+            "status",
+            help="show tasks, waves, blockers, pending messages and budget",
+            description="Show the run as the files tell it: tasks, waves, open blockers, "
+            "pending messages and cost against budget.",
+        )
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    run = with_dir(
+        sub.add_parser(
+            "run",
+            help="run the daemon in the foreground (what the systemd unit starts)",
+            description="Watch the plan and message log, start ready tasks in their worktrees, "
+            "run their agents and keep both files up to date. SIGTERM stops gracefully, "
+            "SIGHUP reloads baton.toml.",
+        )
+    )
+    run.add_argument(
+        "--config", type=Path, metavar="F", help="baton.toml to use (default: D/baton.toml)"
+    )
+    run.add_argument(
+        "--agents",
+        choices=BACKENDS,
+        metavar="BACKEND",
+        help=f"one backend for every task ({', '.join(BACKENDS)})",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("json", "console"),
+        help="json lines (the default when stdout is not a terminal) or console",
+    )
+    demo = sub.add_parser(
+        "demo",
+        help="run the template's example plan end to end with scripted agents",
+        description="Build a throw-away git repository with the template's plan and run it to "
+        "the end with scripted agents (no API key). Exit 0 only if every task ends Completed.",
+    )
+    demo.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help="where to build it (default: a new temp dir)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if args.command == "run":
+        return _run(args)
+    if args.command == "demo":
+        from orchestrator.demo import run_demo
+
+        # The demo prints its own progress lines; the log shows only what went wrong.
+        logs.configure("console", stream=sys.stderr, level=logging.WARNING)
+        return anyio.run(run_demo, args.path)
+    try:
+        inputs = load_inputs(args.dir)
+    except InputError as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for error in inputs.errors:
+        print(error, file=sys.stderr)
+    if args.command == "validate":
+        if inputs.errors:
+            print(f"baton: {len(inputs.errors)} error(s)", file=sys.stderr)
+            return EXIT_INVALID
+        print(_views.summary(inputs))
+        return EXIT_OK
+    if inputs.plan_errors:
+        return EXIT_INVALID
+    if args.command == "graph":
+        text = (
+            _views.mermaid(inputs.plan) if args.format == "mermaid" else _views.graph(inputs.plan)
+        )
+        print(text)
+        return EXIT_OK
+    if args.command == "status":
+        if args.json:
+            print(json.dumps(_views.status_data(inputs), indent=2))
+        else:
+            print(_views.status_text(inputs))
+        return EXIT_OK
+    parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse checks
+    return EXIT_USAGE  # pragma: no cover
+
+
+def _run(args: argparse.Namespace) -> int:
+    logs.configure(args.log_format)
+    try:
+        config = load_config(args.dir, args.config, agents_override=args.agents)
+    except ConfigError as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if not (args.dir / ".git").exists():
+        print(
+            f"baton: {args.dir.resolve()}: not a git repository (tasks run in worktrees)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    if not config.plan_path.exists():
+        print(f"baton: {config.plan_path}: no plan here (baton init writes one)", file=sys.stderr)
+        return EXIT_INVALID
+    from orchestrator.daemon import Daemon
+
+    daemon = Daemon(config)
+
+    async def serve() -> int:
+        async with anyio.create_task_group() as tg:
+
+            async def signals() -> None:
+                with anyio.open_signal_receiver(
+                    signal.SIGTERM, signal.SIGINT, signal.SIGHUP
+                ) as received:
+                    async for signum in received:
+                        if signum == signal.SIGHUP:
+                            try:
+                                daemon.reload(
+                                    load_config(args.dir, args.config, agents_override=args.agents)
+                                )
+                            except ConfigError as exc:
+                                structlog.get_logger().error("config_invalid", reason=str(exc))
+                            continue
+                        daemon.stop(0)
+                        return
+
+            tg.start_soon(signals)
+            code = await daemon.run()
+            tg.cancel_scope.cancel()
+        return code
+
+    return anyio.run(serve)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""``baton.toml``: every key has a default and the file is optional (SPEC sec. 9).
+
+Unknown keys are errors (a typo should not silently fall back to a default), reported with
+the file and the key; TOML syntax errors keep tomllib's line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from protocol._errors import MESSAGES_FILE, PLAN_FILE
+
+CONFIG_FILE = "baton.toml"
+BACKENDS = ("claude", "command", "manual", "scripted")
+STEP_KINDS = ("wait", "write", "commit", "send", "blocker", "complete", "fail")
+
+# API ids and list prices (USD per million tokens) of the names plans use; baton.toml may
+# override or add any of them.
+DEFAULT_MODELS: Mapping[str, Mapping[str, Any]] = {
+    "Opus 4": {"id": "claude-opus-4-1", "input_per_mtok": 15.0, "output_per_mtok": 75.0},
+    "Sonnet 4": {"id": "claude-sonnet-4-5", "input_per_mtok": 3.0, "output_per_mtok": 15.0},
+    "Haiku 4": {"id": "claude-haiku-4-5", "input_per_mtok": 1.0, "output_per_mtok": 5.0},
+}
+
+
+class ConfigError(Exception):
+    """``baton.toml`` cannot be used; the message names the file and the key or line."""
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    id: str
+    input_per_mtok: float
+    output_per_mtok: float
+    cache_write_per_mtok: float
+    cache_read_per_mtok: float
+
+
+@dataclass(frozen=True)
+class Config:
+    plan_dir: Path
+    plan_file: str = PLAN_FILE
+    messages_file: str = MESSAGES_FILE
+    base_branch: str | None = None
+    worktree_parent: Path | None = None
+    max_agents: int | None = None
+    budget_usd: float | None = None
+    triage_sla_minutes: float = 10.0
+    triage_reminder_minutes: float = 30.0
+    debounce_ms: int = 5
+    reconcile_seconds: float = 30.0
+    default_backend: str = "manual"
+    role_backends: Mapping[str, str] = field(default_factory=dict)
+    task_backends: Mapping[str, str] = field(default_factory=dict)
+    models: Mapping[str, ModelPrice] = field(default_factory=dict)
+    notify_command: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    scripts: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    source: Path | None = None
+
+    @property
+    def plan_path(self) -> Path:
+        return self.plan_dir / self.plan_file
+
+    @property
+    def messages_path(self) -> Path:
+        return self.plan_dir / self.messages_file
+
+    @property
+    def state_dir(self) -> Path:
+        return self.plan_dir / ".baton"
+
+    def backend_for(self, task_id: str, role: str) -> str:
+        """The backend of a task: by task id, then by role (case ignored), then the default."""
+        if task_id in self.task_backends:
+            return self.task_backends[task_id]
+        for name, backend in self.role_backends.items():
+            if name.casefold() == role.casefold():
+                return backend
+        return self.default_backend
+
+    def script_for(self, task_id: str) -> tuple[Mapping[str, Any], ...]:
+        return self.scripts.get(task_id) or self.scripts.get("default") or ()
+
+
+_TOP_KEYS = {
+    "plan_file",
+    "messages_file",
+    "base_branch",
+    "worktree_parent",
+    "max_agents",
+    "budget_usd",
+    "triage_sla_minutes",
+    "triage_reminder_minutes",
+    "debounce_ms",
+    "reconcile_seconds",
+    "agents",
+    "models",
+    "notify_command",
+    "command",
+    "scripts",
+}
+
+
+def load_config(
+    plan_dir: Path,
+    config_file: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    agents_override: str | None = None,
+) -> Config:
+    """Read ``baton.toml`` (``config_file`` or ``<plan_dir>/baton.toml``; missing is fine)."""
+    env = os.environ if environ is None else environ
+    path = config_file or plan_dir / CONFIG_FILE
+    data: dict[str, Any] = {}
+    if config_file is not None or path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    where = str(path)
+    _no_unknown(data, _TOP_KEYS, where, "")
+    cfg = Config(plan_dir=plan_dir.resolve(), source=path if data else None)
+    default_backend = "claude" if env.get("ANTHROPIC_API_KEY") else "manual"
+    agents = _table(data, "agents", where)
+    _no_unknown(agents, {"default", "roles", "tasks"}, where, "agents.")
+    roles = {
+        k: _backend(v, where, f"agents.roles.{k}")
+        for k, v in _table(agents, "roles", where).items()
+    }
+    tasks = {
+        k: _backend(v, where, f"agents.tasks.{k}")
+        for k, v in _table(agents, "tasks", where).items()
+    }
+    default = _backend(agents.get("default", default_backend), where, "agents.default")
+    if agents_override is not None:
+        default = _backend(agents_override, "--agents", "value")
+        roles, tasks = {}, {}
+    worktree_parent = data.get("worktree_parent")
+    return replace(
+        cfg,
+        plan_file=_str(data, "plan_file", where, PLAN_FILE),
+        messages_file=_str(data, "messages_file", where, MESSAGES_FILE),
+        base_branch=data.get("base_branch") and _str(data, "base_branch", where, ""),
+        worktree_parent=(
+            (plan_dir / _str(data, "worktree_parent", where, "")).resolve()
+            if worktree_parent
+            else None
+        ),
+        max_agents=_int(data, "max_agents", where, None, minimum=1),
+        budget_usd=_num(data, "budget_usd", where, None),
+        triage_sla_minutes=_num(data, "triage_sla_minutes", where, 10.0) or 10.0,
+        triage_reminder_minutes=_num(data, "triage_reminder_minutes", where, 30.0) or 30.0,
+        debounce_ms=_int(data, "debounce_ms", where, 5, minimum=0) or 0,
+        reconcile_seconds=_num(data, "reconcile_seconds", where, 30.0) or 30.0,
+        default_backend=default,
+        role_backends=roles,
+        task_backends=tasks,
+        models=_models(_table(data, "models", where), where),
+        notify_command=_argv(data, "notify_command", where),
+        command=_argv(data, "command", where),
+        scripts=_scripts(_table(data, "scripts", where), where),
+    )
+
+
+# -- value readers -------------------------------------------------------------------------
+
+
+def _no_unknown(data: Mapping[str, Any], known: set[str], where: str, prefix: str) -> None:
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            raise ConfigError(f"{where}: unknown key {prefix}{key}{hint}")
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key} must be a table, got {type(value).__name__}")
+    return value
+
+
+def _str(data: Mapping[str, Any], key: str, where: str, default: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+    return value
+
+
+def _num(data: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{where}: {key} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _int(
+    data: Mapping[str, Any], key: str, where: str, default: int | None, *, minimum: int
+) -> int | None:
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{where}: {key} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _backend(value: Any, where: str, key: str) -> str:
+    if value not in BACKENDS:
+        raise ConfigError(f"{where}: {key} must be one of {', '.join(BACKENDS)}, got {value!r}")
+    return str(value)
+
+
+def _argv(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if isinstance(value, str):
+        raise ConfigError(
+            f'{where}: {key} must be a list of arguments (no shell), e.g. ["notify-send"]'
+        )
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _models(data: Mapping[str, Any], where: str) -> dict[str, ModelPrice]:
+    merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in DEFAULT_MODELS.items()}
+    for name, spec in data.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: models.{name} must be a table")
+        _no_unknown(
+            spec,
+            {
+                "id",
+                "input_per_mtok",
+                "output_per_mtok",
+                "cache_write_per_mtok",
+                "cache_read_per_mtok",
+            },
+            where,
+            f"models.{name}.",
+        )
+        merged.setdefault(name, {}).update(spec)
+    out: dict[str, ModelPrice] = {}
+    for name, spec in merged.items():
+        if "id" not in spec:
+            raise ConfigError(f"{where}: models.{name}.id is required")
+        inp = _num(spec, "input_per_mtok", where, 3.0) or 0.0
+        out[name] = ModelPrice(
+            id=str(spec["id"]),
+            input_per_mtok=inp,
+            output_per_mtok=_num(spec, "output_per_mtok", where, 15.0) or 0.0,
+            # Anthropic's prompt-cache prices: writes at 1.25x input, reads at 0.1x.
+            cache_write_per_mtok=_num(spec, "cache_write_per_mtok", where, inp * 1.25) or 0.0,
+            cache_read_per_mtok=_num(spec, "cache_read_per_mtok", where, inp * 0.1) or 0.0,
+        )
+    return out
+
+
+def _scripts(data: Mapping[str, Any], where: str) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    out: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for task, spec in data.items():
+        steps = spec.get("steps") if isinstance(spec, dict) else spec
+        if not isinstance(steps, list):
+            raise ConfigError(
+                f"{where}: scripts.{task} must be a list of steps or have steps = [...]"
+            )
+        for n, step in enumerate(steps, 1):
+            if not isinstance(step, dict) or not step:
+                raise ConfigError(f"{where}: scripts.{task} step {n} must be a table")
+            kinds = [k for k in step if k in STEP_KINDS]
+            if len(kinds) != 1:
+                raise ConfigError(
+                    f"{where}: scripts.{task} step {n} needs exactly one of "
+                    f"{', '.join(STEP_KINDS)}, got {sorted(step)}"
+                )
+        out[task] = tuple(steps)
+    return out

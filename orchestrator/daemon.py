@@ -1,0 +1,556 @@
+"""``baton run``: watch the plan, decide, act — and survive ``kill -9`` with nothing lost.
+
+The loop is level-triggered. Whenever either file changes (or every ``reconcile_seconds``),
+the daemon reads the plan, checks it, asks the pure scheduler what to do, and carries the
+actions out: each is journaled as an intent first, the file edits of one decision are written
+in one atomic store update, then the slow effects (worktrees, agents) run concurrently. At
+start, pending intents are finished before anything new is decided.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup, TaskStatus
+
+from agents import Agent, ManualAgent, ScriptedAgent, TaskBrief
+from orchestrator import _planwrites as pw
+from orchestrator._ledger import Ledger, diff, restore
+from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
+from orchestrator.config import Config
+from orchestrator.filestore import FileNotReady, FileStore
+from orchestrator.journal import Journal
+from orchestrator.scheduler import (
+    AdoptTask,
+    BudgetExhausted,
+    FinishTask,
+    Limits,
+    ResetTask,
+    ResumeTask,
+    RunState,
+    SetPlanStatus,
+    StartTask,
+    StopAgent,
+    SyncLogStatus,
+    TaskState,
+    decide,
+    plan_status,
+)
+from orchestrator.sdnotify import SdNotifier
+from orchestrator.watcher import DirectoryWatcher
+from orchestrator.worktrees import WorktreeError, Worktrees, default_parent
+from protocol import (
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    Message,
+    Plan,
+    Task,
+    check_plan,
+    parse_plan,
+)
+
+log = structlog.get_logger()
+
+AgentFactory = Callable[[Task, Config], Agent]
+Progress = Callable[[str, Mapping[str, Any]], None]
+_MAX_ROUNDS = 8  # decisions per change; each round acts on the text the last one wrote
+_INBOX_SIZE = 1000
+_RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
+_SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
+
+
+def default_agent_factory(task: Task, config: Config) -> Agent:
+    backend = config.backend_for(task.id, task.role)
+    if backend == "scripted":
+        script = config.script_for(task.id)
+        return ScriptedAgent(script) if script else ScriptedAgent()
+    if backend == "manual":
+        return ManualAgent()
+    raise NotImplementedError(f"the {backend} backend is not available yet")
+
+
+@dataclass
+class Running:
+    task_id: str
+    attempt: int
+    brief: TaskBrief
+    scope: anyio.CancelScope
+    deliver: anyio.streams.memory.MemoryObjectSendStream[Message]  # the router's end
+    inbox: anyio.streams.memory.MemoryObjectReceiveStream[Message]  # the agent's end
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        store: FileStore | None = None,
+        notifier: SdNotifier | None = None,
+        agent_factory: AgentFactory = default_agent_factory,
+        progress: Progress | None = None,
+        exit_when_done: bool = False,
+        force_polling: bool | None = None,
+        worktrees: Worktrees | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.store = store or FileStore()
+        self.notifier = notifier or SdNotifier()
+        self.agent_factory = agent_factory
+        self.progress = progress
+        self.exit_when_done = exit_when_done
+        self.parent = config.worktree_parent or default_parent(config.plan_dir)
+        self.worktrees = worktrees or Worktrees(config.plan_dir, self.parent, config.base_branch)
+        self.watcher = DirectoryWatcher(
+            config.plan_dir,
+            {config.plan_file, config.messages_file},
+            step_ms=config.debounce_ms,
+            force_polling=force_polling,
+        )
+        self.journal: Journal | None = None
+        self.plan: Plan | None = None
+        self.running: dict[str, Running] = {}
+        self.exit_code = 0
+        self._states: dict[str, TaskState] = {}
+        self._spent = 0.0
+        self._decided: str | None = None  # digest of the plan text last acted on
+        self._invalid: str | None = None  # digest of the invalid plan last reported
+        self._budget_warned = False
+        self._status_line = ""
+        self._ended_with_newline = False
+        self._wake = anyio.Event()
+        self._stop = anyio.Event()
+        self._valid = anyio.Event()
+        self._tg: TaskGroup | None = None
+        self.ledger = Ledger()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> int:
+        """Run until :meth:`stop` (SIGTERM) or, with ``exit_when_done``, the end of the plan."""
+        self.journal = await anyio.to_thread.run_sync(
+            Journal, self.config.state_dir / "journal.sqlite3"
+        )
+        self._states = await anyio.to_thread.run_sync(self.journal.task_states)
+        self._spent = await anyio.to_thread.run_sync(self.journal.spent_usd)
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                await tg.start(self.watcher.run, self._on_change)
+                await self._recover()
+                tg.start_soon(self._loop)
+                tg.start_soon(self._tick)
+                tg.start_soon(self.notifier.watchdog_loop)
+                self.notifier.ready()
+                log.info(
+                    "daemon_ready", plan_dir=str(self.config.plan_dir), parent=str(self.parent)
+                )
+                task_status.started()
+                await self._stop.wait()
+                self.notifier.stopping()
+                log.info("daemon_stopping", running=sorted(self.running))
+                tg.cancel_scope.cancel()
+        finally:
+            await anyio.to_thread.run_sync(self.journal.close)
+        log.info("daemon_stopped", exit_code=self.exit_code)
+        return self.exit_code
+
+    def stop(self, exit_code: int = 0) -> None:
+        self.exit_code = exit_code
+        self._stop.set()
+
+    def reload(self, config: Config) -> None:
+        """SIGHUP: limits, backends, scripts and timings apply from the next decision on."""
+        self.config = config
+        log.info("config_reloaded", source=str(config.source) if config.source else None)
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _on_change(self, names: frozenset[str]) -> None:
+        self.wake()
+
+    async def _tick(self) -> None:
+        while True:
+            await anyio.sleep(self.config.reconcile_seconds)
+            self._decided = None  # the safety net re-reads even an unchanged digest
+            self.wake()
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            try:
+                await self.reconcile()
+            except Exception as exc:  # one failed pass must not take the daemon down
+                log.exception("reconcile_failed", error=str(exc))
+                self._decided = None
+                await anyio.sleep(_RETRY_SECONDS)
+                self.wake()
+
+    # -- reading and deciding ------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        try:
+            text, raw = await anyio.to_thread.run_sync(self.store.read, self.config.plan_path)
+        except FileNotReady:
+            log.debug("plan_not_ready", file=str(self.config.plan_path))
+            return
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest == self._decided:
+            return
+        for _ in range(_MAX_ROUNDS):
+            plan = parse_plan(text, file=self.config.plan_file)
+            if self._looks_cut(plan, text) and not await self._settled(raw):
+                return  # an editor is still writing; its next change wakes us again
+            errors = check_plan(plan, worktree_parent=str(self.parent))
+            if errors:
+                self._report_invalid(digest, errors)
+                break
+            if self._invalid is not None:
+                log.info("plan_valid", file=self.config.plan_file)
+                self._invalid = None
+            self._valid.set()
+            self._ended_with_newline = text.endswith("\n")
+            stale = self.ledger.stale_cells(plan)
+            if stale:
+                # Maybe an editor saved from a buffer older than Baton's writes: give them
+                # back, cell by cell, where the file still shows the old value.
+                restores = [
+                    pw.PlanEdit(lambda t, p, k=k, c=c: restore(t, p, k, *c), f"restore {k}")
+                    for k, c in stale.items()
+                ]
+                text = await self.write_plan(restores)
+                if any(e.applied for e in restores):
+                    log.warning("stale_save_merged", cells=sum(e.applied for e in restores))
+                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                continue
+            self.plan = plan
+            state = RunState(self._states, frozenset(self.running), self._spent)
+            actions = decide(plan, state, self._limits(plan), iso(self.clock.now()))
+            self._notify_status(plan)
+            if not actions:
+                self._check_done(plan)
+                break
+            written = await self._execute(actions)
+            if written is None:
+                break
+            text = written
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self._decided = digest
+
+    def _looks_cut(self, plan: Plan, text: str) -> bool:
+        """True when the file has lost structure the last good plan had, as a file does
+        while an editor has truncated it and not yet written it all back."""
+        last = self.plan
+        if last is None:
+            return False
+        return (
+            len(plan.tasks) < len(last.tasks)
+            or (last.log_table is not None and plan.log_table is None)
+            or (last.notes_end is not None and plan.notes_end is None)
+            or (self._ended_with_newline and not text.endswith("\n"))
+        )
+
+    async def _settled(self, raw: bytes) -> bool:
+        """Whether the file still holds ``raw`` after a short pause: then it is what the
+        person meant, however much smaller."""
+        await anyio.sleep(_SETTLE_SECONDS)
+        try:
+            _, again = await anyio.to_thread.run_sync(self.store.read, self.config.plan_path)
+        except FileNotReady:
+            return False
+        return again == raw
+
+    def _notify_status(self, plan: Plan) -> None:
+        counts: dict[str, int] = {}
+        for task in plan.tasks:
+            counts[task.status] = counts.get(task.status, 0) + 1
+        parts = ", ".join(f"{n} {s}" for s, n in counts.items())
+        summary = f"{len(plan.tasks)} tasks: {parts}; {len(self.running)} agents running"
+        if summary != self._status_line:
+            self._status_line = summary
+            self.notifier.status(summary)
+
+    def _limits(self, plan: Plan) -> Limits:
+        slots = self.config.max_agents or plan.constraints.agent_slots or 4
+        budget = self.config.budget_usd
+        return Limits(slots, budget if budget is not None else plan.constraints.budget_usd)
+
+    def _report_invalid(self, digest: str, errors: Sequence[Exception]) -> None:
+        self._valid = anyio.Event() if self._valid.is_set() else self._valid
+        if self._invalid == digest:
+            return
+        self._invalid = digest
+        for error in errors:
+            where = {
+                "file": getattr(error, "file", self.config.plan_file),
+                "line": getattr(error, "line", 0),
+                "reason": getattr(error, "reason", str(error)),
+            }
+            log.error("plan_invalid", **where)
+            self._report("plan_invalid", **where)
+
+    def _check_done(self, plan: Plan) -> None:
+        if not self.exit_when_done or self.running:
+            return
+        if plan_status(plan) == "Integration":
+            self.stop(0)
+        elif any(t.status == FAILED for t in plan.tasks) and not any(
+            t.status in pw.ACTIVE for t in plan.tasks
+        ):
+            self.stop(1)
+
+    # -- acting ----------------------------------------------------------------------------
+
+    async def _execute(self, actions: Sequence[object]) -> str | None:
+        edits: list[pw.PlanEdit] = []
+        then: list[Callable[[], Any]] = []
+        for action in actions:
+            if isinstance(action, StartTask):
+                await self._start(action, edits, then)
+            elif isinstance(action, ResumeTask):
+                log.info("task_resumed", task_id=action.task_id, attempt=action.attempt)
+                self._spawn(action.task_id, action.attempt, None)
+            elif isinstance(action, AdoptTask):
+                state = TaskState(action.attempt, True, None, action.at, True)
+                key = f"adopt:{action.task_id}:{action.attempt}"
+                await self._begin(key, action, action.task_id, state)
+                edits.append(pw.adopt(action.task_id, action.agent_id, action.at))
+                then.append(self._done_later(key))
+                log.info("task_adopted", task_id=action.task_id, attempt=action.attempt)
+            elif isinstance(action, FinishTask):
+                await self._finish(action, edits, then)
+            elif isinstance(action, ResetTask):
+                key = f"reset:{action.task_id}:{action.attempt}"
+                await self._begin(key, action, action.task_id, TaskState(action.attempt))
+                then.append(self._done_later(key))
+                log.info("task_reset", task_id=action.task_id, attempt=action.attempt)
+            elif isinstance(action, StopAgent):
+                if (running := self.running.get(action.task_id)) is not None:
+                    running.scope.cancel()
+                    log.info("agent_stopped", task_id=action.task_id, reason=action.reason)
+            elif isinstance(action, SyncLogStatus):
+                edits.append(pw.log_status(action.task_id, action.status))
+            elif isinstance(action, SetPlanStatus):
+                edits.append(pw.header_status(action.value))
+                log.info("plan_status_changed", status=action.value)
+                self._report("plan_status_changed", status=action.value)
+            elif isinstance(action, BudgetExhausted) and not self._budget_warned:
+                self._budget_warned = True
+                log.warning("escalated", reason="budget_exhausted", **asdict(action))
+        written = await self.write_plan(edits) if edits else None
+        for step in then:
+            await step()
+        return written
+
+    async def _begin(self, key: str, action: object, task_id: str, state: TaskState) -> bool:
+        assert self.journal is not None
+        payload = {"type": type(action).__name__, **asdict(action)}  # type: ignore[call-overload]
+        fresh = await anyio.to_thread.run_sync(
+            self.journal.begin, key, payload["type"], payload, state, task_id
+        )
+        self._states[task_id] = state
+        return bool(fresh)
+
+    def _done_later(self, key: str, state: str = "done") -> Callable[[], Any]:
+        async def done() -> None:
+            assert self.journal is not None
+            await anyio.to_thread.run_sync(self.journal.done, key, state)
+
+        return done
+
+    async def _start(self, a: StartTask, edits: list[pw.PlanEdit], then: list[Any]) -> None:
+        key = f"start:{a.task_id}:{a.attempt}"
+        previous = self._states.get(a.task_id, TaskState())
+        await self._begin(key, a, a.task_id, TaskState(a.attempt, True, None, a.at))
+        edit = pw.start(a.task_id, a.agent_id, a.at)
+        edits.append(edit)
+
+        async def after() -> None:
+            if edit.applied:
+                log.info("task_started", task_id=a.task_id, agent_id=a.agent_id, attempt=a.attempt)
+                self._report("task_started", task_id=a.task_id, agent_id=a.agent_id)
+                self._spawn(a.task_id, a.attempt, key)
+                return
+            # A person changed the Status cell first: their value wins, the start is void.
+            assert self.journal is not None
+            await anyio.to_thread.run_sync(self.journal.done, key, "cancelled")
+            await anyio.to_thread.run_sync(
+                self.journal.begin, f"undo:{key}", "undo", {}, previous, a.task_id
+            )
+            self._states[a.task_id] = previous
+            log.info("task_start_cancelled", task_id=a.task_id, reason="status changed by someone")
+
+        then.append(after)
+
+    async def _finish(self, a: FinishTask, edits: list[pw.PlanEdit], then: list[Any]) -> None:
+        key = f"finish:{a.task_id}:{a.attempt}:{a.status}"
+        previous = self._states.get(a.task_id, TaskState())
+        state = TaskState(
+            previous.attempt or a.attempt,
+            previous.started,
+            a.status,
+            previous.started_at,
+            previous.external,
+        )
+        await self._begin(key, a, a.task_id, state)
+        duration = None
+        start = parse_iso(a.started_at) if a.started_at else self._logged_start(a.task_id)
+        end = parse_iso(a.at)
+        if start is not None and end is not None:
+            duration = format_duration((end - start).total_seconds())
+        edits.append(pw.finish(a.task_id, a.status, a.at, duration))
+        then.append(self._done_later(key))
+        event = "task_completed" if a.status == COMPLETED else "task_failed"
+        log.info(event, task_id=a.task_id, attempt=a.attempt, duration=duration)
+        self._report(event, task_id=a.task_id, duration=duration)
+        if a.status == FAILED:
+            log.warning("escalated", task_id=a.task_id, reason="task_failed")
+
+    def _logged_start(self, task_id: str) -> Any:
+        row = self.plan.log_row(task_id) if self.plan else None
+        return parse_iso(row.started) if row is not None and row.started else None
+
+    async def write_plan(self, edits: Sequence[pw.PlanEdit]) -> str:
+        """Apply a batch of plan edits atomically, waiting while the plan is invalid."""
+        seen: list[str] = []
+
+        def batch(current: str) -> str:
+            seen.append(current)
+            return pw.run_batch(
+                current, edits, file=self.config.plan_file, worktree_parent=str(self.parent)
+            )
+
+        while True:
+            try:
+                text = await self.store.update(self.config.plan_path, batch)
+            except pw.PlanNotWritable:
+                await self._valid.wait()
+                continue
+            if seen and seen[-1] != text:
+                file = self.config.plan_file
+                self.ledger.record(
+                    diff(parse_plan(seen[-1], file=file), parse_plan(text, file=file))
+                )
+            self.wake()
+            return text
+
+    def _report(self, event: str, **fields: Any) -> None:
+        if self.progress is not None:
+            self.progress(event, fields)
+
+    # -- recovery --------------------------------------------------------------------------
+
+    async def _recover(self) -> None:
+        """Finish what a crash left half-done, using the parameters decided back then."""
+        assert self.journal is not None
+        for intent in await anyio.to_thread.run_sync(self.journal.pending):
+            p = intent.payload
+            log.info("intent_replayed", key=intent.key, kind=intent.kind)
+            if intent.kind == "StartTask":
+                edit = pw.start(p["task_id"], p["agent_id"], p["at"])
+                await self.write_plan([edit])
+                self._spawn(p["task_id"], p["attempt"], intent.key)
+                continue
+            if intent.kind == "FinishTask":
+                start = parse_iso(p["started_at"]) if p.get("started_at") else None
+                end = parse_iso(p["at"])
+                duration = format_duration((end - start).total_seconds()) if start and end else None
+                await self.write_plan([pw.finish(p["task_id"], p["status"], p["at"], duration)])
+            elif intent.kind == "AdoptTask":
+                await self.write_plan([pw.adopt(p["task_id"], p["agent_id"], p["at"])])
+            await anyio.to_thread.run_sync(self.journal.done, intent.key, "done")
+        self.wake()
+
+    # -- agents ----------------------------------------------------------------------------
+
+    def _spawn(self, task_id: str, attempt: int, intent_key: str | None) -> None:
+        if task_id in self.running or self._tg is None:
+            return
+        plan = self.plan
+        task = plan.task(task_id) if plan else None
+        if plan is None or task is None:
+            return
+        from orchestrator._context import brief_for  # late: _context imports this module
+
+        brief = brief_for(plan, task, attempt, self.parent / task.worktree)
+        send, receive = anyio.create_memory_object_stream[Message](_INBOX_SIZE)
+        running = Running(task_id, attempt, brief, anyio.CancelScope(), send, receive)
+        self.running[task_id] = running
+        self._tg.start_soon(self._run_agent, running, task, intent_key)
+
+    async def _run_agent(self, running: Running, task: Task, intent_key: str | None) -> None:
+        from orchestrator._context import Context
+
+        task_id = running.task_id
+        with structlog.contextvars.bound_contextvars(
+            task_id=task_id, agent_id=running.brief.agent_id
+        ):
+            try:
+                with running.scope:
+                    try:
+                        result = await self.worktrees.ensure(task.worktree, task.branch)
+                    except WorktreeError as exc:
+                        log.error("worktree_failed", reason=str(exc))
+                        await self.write_plan(
+                            [pw.status(task_id, FAILED, pw.ACTIVE), pw.log_notes(task_id, str(exc))]
+                        )
+                        return
+                    self._report("worktree_ready", task_id=task_id, path=str(result.path))
+                    if result.created:
+                        assert self.journal is not None
+                        await anyio.to_thread.run_sync(
+                            lambda: self.journal.event(  # type: ignore[union-attr]
+                                "worktree_created",
+                                task_id,
+                                attempt=running.attempt,
+                                path=str(result.path),
+                            )
+                        )
+                        log.info("worktree_created", path=str(result.path), branch=result.branch)
+                    if intent_key is not None:
+                        await self._done_later(intent_key)()
+                    agent = self.agent_factory(task, self.config)
+                    log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
+                    await agent.run(Context(self, running))
+                    await self._ended_without_verdict(task_id)
+            except Exception as exc:
+                log.exception("agent_crashed", error=str(exc))
+                with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                    await self.write_plan(
+                        [
+                            pw.status(task_id, FAILED, pw.ACTIVE),
+                            pw.log_notes(task_id, f"agent crashed: {exc}"),
+                        ]
+                    )
+            finally:
+                self.running.pop(task_id, None)
+                running.deliver.close()
+                running.inbox.close()
+                self.wake()
+
+    async def _ended_without_verdict(self, task_id: str) -> None:
+        try:
+            text, _ = await anyio.to_thread.run_sync(self.store.read, self.config.plan_path)
+        except FileNotReady:
+            return
+        task = parse_plan(text).task(task_id)
+        if task is not None and task.status == IN_PROGRESS:
+            await self.write_plan(
+                [
+                    pw.status(task_id, FAILED, (IN_PROGRESS,)),
+                    pw.log_notes(task_id, "agent ended without completing the task"),
+                ]
+            )
+
+
+__all__ = ["Daemon", "Running", "default_agent_factory"]

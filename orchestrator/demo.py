@@ -1,0 +1,113 @@
+"""``baton demo``: the template's example plan, run to the end by scripted agents.
+
+It builds a throw-away git repository, writes the template's plan (T1-T7 in groups A-D)
+into it, and runs the real daemon — real watcher, real worktrees, real commits — with
+scripted agents and no API key, printing each step as it happens.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+
+from orchestrator.config import load_config
+from orchestrator.daemon import Daemon
+from protocol import parse_plan
+from protocol.messages import NEW_MESSAGES_FILE
+
+DEMO_CONFIG = """\
+# baton demo: every task is played by a scripted agent (no API key, no cost).
+max_agents = 4
+reconcile_seconds = 5
+
+[agents]
+default = "scripted"
+
+[scripts.default]
+steps = [
+  { wait = 0.05 },
+  { write = "work/{task_id}.md", content = "# {task_id}\\n\\nWork of {agent_id}.\\n" },
+  { commit = "{task_id}: work of {agent_id}" },
+  { complete = "{task_id} done by {agent_id}" },
+]
+"""
+
+
+def template_text() -> str:
+    return files("orchestrator").joinpath("templates/MULTI_AGENT_PLAN.md").read_text("utf-8")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
+
+
+def make_demo_repo(root: Path) -> Path:
+    """A git repository holding the template plan, an empty message log and baton.toml."""
+    repo = root / "auth-feature"
+    repo.mkdir(parents=True, exist_ok=False)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.name", "Baton Demo")
+    _git(repo, "config", "user.email", "demo@baton.invalid")
+    (repo / "README.md").write_text("# auth-feature\n\nA repository for the Baton demo.\n")
+    (repo / ".gitignore").write_text(".baton/\n")
+    (repo / "MULTI_AGENT_PLAN.md").write_text(template_text(), encoding="utf-8")
+    (repo / "INTER_AGENT_MESSAGES.md").write_text(NEW_MESSAGES_FILE, encoding="utf-8")
+    (repo / "baton.toml").write_text(DEMO_CONFIG, encoding="utf-8")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "Plan for the Baton demo")
+    return repo
+
+
+class _Printer:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.t0 = time.monotonic()
+
+    def __call__(self, event: str, fields: Mapping[str, Any]) -> None:
+        t = f"{time.monotonic() - self.t0:6.2f}s"
+        task = fields.get("task_id", "")
+        if event == "task_started":
+            line = f"{task} started ({fields.get('agent_id')})"
+        elif event == "task_completed":
+            line = f"{task} completed ({fields.get('duration') or '-'})"
+        elif event == "task_failed":
+            line = f"{task} FAILED"
+        elif event == "plan_invalid":
+            line = f"plan invalid: {fields.get('file')}:{fields.get('line')}: {fields.get('reason')}"
+        elif event == "plan_status_changed":
+            line = f"plan status: {fields.get('status')}"
+        else:
+            line = f"{event} {task}".strip()
+        print(f"  {t}  {line}", file=self.out, flush=True)
+
+
+async def run_demo(
+    target: Path | None = None, *, out: TextIO = sys.stdout, limit_seconds: float = 120
+) -> int:
+    root = target if target is not None else Path(tempfile.mkdtemp(prefix="baton-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    repo = make_demo_repo(root)
+    print(f"Baton demo in {repo}", file=out)
+    print("Running the template's plan (T1-T7, groups A-D) with scripted agents:", file=out)
+    config = load_config(repo, environ={})
+    daemon = Daemon(config, progress=_Printer(out), exit_when_done=True)
+    with anyio.move_on_after(limit_seconds) as scope:
+        code = await daemon.run()
+    if scope.cancelled_caught:
+        print(f"demo did not finish within {limit_seconds:g}s", file=out)
+        return 1
+    plan = parse_plan((repo / "MULTI_AGENT_PLAN.md").read_text(encoding="utf-8"))
+    done = sum(1 for t in plan.tasks if t.status == "Completed")
+    print(f"\n{done}/{len(plan.tasks)} tasks Completed.", file=out)
+    print(f"Plan:      {repo / 'MULTI_AGENT_PLAN.md'}", file=out)
+    print(f"Worktrees: {daemon.parent}", file=out)
+    print(f"Try:       baton status --dir {repo}", file=out)
+    return 0 if code == 0 and done == len(plan.tasks) else 1

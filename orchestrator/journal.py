@@ -1,0 +1,279 @@
+"""The state journal in ``.baton/journal.sqlite3`` (SQLite, WAL, ``synchronous=FULL``).
+
+Every side effect is written here as an *intent* before it happens and marked *done* after,
+in the same transaction that moves the task's remembered state: after ``kill -9`` the
+daemon replays the pending intents (each is harmless to repeat) before deciding anything
+new, so no task is started twice for one attempt and nothing half-done is forgotten.
+
+The methods are synchronous and thread-safe; the daemon calls them off the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.scheduler import TaskState
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    started INTEGER NOT NULL DEFAULT 0,
+    finished TEXT,
+    started_at TEXT,
+    external INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS intents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    task_id TEXT,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    message_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    PRIMARY KEY (message_id, recipient)
+);
+CREATE TABLE IF NOT EXISTS costs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT,
+    model TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    usd REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS timers (
+    key TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open'
+);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Intent:
+    key: str
+    kind: str
+    payload: dict[str, Any]
+
+
+class Journal:
+    """One SQLite database per plan directory."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- task state ------------------------------------------------------------------------
+
+    def task_states(self) -> dict[str, TaskState]:
+        rows = self._query(
+            "SELECT task_id, attempt, started, finished, started_at, external FROM tasks"
+        )
+        return {
+            r[0]: TaskState(
+                attempt=r[1],
+                started=bool(r[2]),
+                finished=r[3],
+                started_at=r[4],
+                external=bool(r[5]),
+            )
+            for r in rows
+        }
+
+    def begin(
+        self,
+        key: str,
+        kind: str,
+        payload: dict[str, Any],
+        task: TaskState | None,
+        task_id: str | None = None,
+    ) -> bool:
+        """Record an intent and, in the same transaction, the task state it leads to.
+
+        Returns False (and changes nothing) when an intent with this key already exists:
+        the action was decided before and is either done or pending replay.
+        """
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM intents WHERE key = ?", (key,)).fetchone():
+                return False
+            db.execute(
+                "INSERT INTO intents (key, kind, payload) VALUES (?, ?, ?)",
+                (key, kind, json.dumps(payload, sort_keys=True)),
+            )
+            if task is not None and task_id is not None:
+                db.execute(
+                    "INSERT INTO tasks (task_id, attempt, started, finished, started_at, external)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET"
+                    " attempt = excluded.attempt, started = excluded.started,"
+                    " finished = excluded.finished, started_at = excluded.started_at,"
+                    " external = excluded.external",
+                    (
+                        task_id,
+                        task.attempt,
+                        int(task.started),
+                        task.finished,
+                        task.started_at,
+                        int(task.external),
+                    ),
+                )
+            return True
+
+    def done(self, key: str, state: str = "done") -> None:
+        with self._tx() as db:
+            db.execute("UPDATE intents SET state = ? WHERE key = ?", (state, key))
+
+    def pending(self) -> list[Intent]:
+        rows = self._query(
+            "SELECT key, kind, payload FROM intents WHERE state = 'pending' ORDER BY seq"
+        )
+        return [Intent(k, kind, json.loads(p)) for k, kind, p in rows]
+
+    # -- events (an audit trail the tests and `baton status` read) --------------------------
+
+    def event(self, kind: str, task_id: str | None = None, **payload: Any) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO events (kind, task_id, payload) VALUES (?, ?, ?)",
+                (kind, task_id, json.dumps(payload, sort_keys=True)),
+            )
+
+    def events(self, kind: str | None = None) -> list[tuple[str, str | None, dict[str, Any]]]:
+        sql = "SELECT kind, task_id, payload FROM events"
+        rows = (
+            self._query(sql + " WHERE kind = ? ORDER BY seq", (kind,))
+            if kind
+            else self._query(sql + " ORDER BY seq")
+        )
+        return [(k, t, json.loads(p)) for k, t, p in rows]
+
+    # -- message deliveries ----------------------------------------------------------------
+
+    def delivered(self, message_id: str, recipient: str) -> bool:
+        return bool(
+            self._query(
+                "SELECT 1 FROM deliveries WHERE message_id = ? AND recipient = ?",
+                (message_id, recipient),
+            )
+        )
+
+    def mark_delivered(self, message_id: str, recipient: str) -> bool:
+        """Record a delivery; False when it was recorded before."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO deliveries (message_id, recipient) VALUES (?, ?)",
+                (message_id, recipient),
+            )
+            return cur.rowcount == 1
+
+    # -- money -----------------------------------------------------------------------------
+
+    def add_cost(
+        self,
+        task_id: str | None,
+        model: str,
+        usd: float,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cache_read_tokens: int = 0,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO costs (task_id, model, input_tokens, output_tokens,"
+                " cache_write_tokens, cache_read_tokens, usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    task_id,
+                    model,
+                    input_tokens,
+                    output_tokens,
+                    cache_write_tokens,
+                    cache_read_tokens,
+                    usd,
+                ),
+            )
+
+    def spent_usd(self) -> float:
+        return float(self._query("SELECT COALESCE(SUM(usd), 0) FROM costs")[0][0])
+
+    def cost_by_task(self) -> dict[str, float]:
+        rows = self._query("SELECT task_id, SUM(usd) FROM costs GROUP BY task_id")
+        return {r[0] or "orchestrator": float(r[1]) for r in rows}
+
+    # -- timers (triage SLA, deadlines) and small values -----------------------------------
+
+    def open_timer(self, key: str, started_at: str, **payload: Any) -> str:
+        """Open a timer once; returns its start time (the original one if already open)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO timers (key, started_at, payload) VALUES (?, ?, ?)",
+                (key, started_at, json.dumps(payload, sort_keys=True)),
+            )
+            row = db.execute("SELECT started_at FROM timers WHERE key = ?", (key,)).fetchone()
+            return str(row[0])
+
+    def close_timer(self, key: str, state: str = "closed") -> None:
+        with self._tx() as db:
+            db.execute("UPDATE timers SET state = ? WHERE key = ?", (state, key))
+
+    def timers(self, state: str = "open") -> list[tuple[str, str, dict[str, Any]]]:
+        rows = self._query(
+            "SELECT key, started_at, payload FROM timers WHERE state = ? ORDER BY key", (state,)
+        )
+        return [(k, s, json.loads(p)) for k, s, p in rows]
+
+    def get(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM kv WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def put(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )

@@ -1,0 +1,218 @@
+"""The scheduler: a pure function from (plan, journal state, limits, now) to actions.
+
+It is level-triggered: it compares what the plan says with what the journal remembers and
+returns what must happen to bring them together. Running it twice on the same inputs returns
+the same actions, and after a crash it returns exactly what was left undone; the daemon
+records each action in the journal before carrying it out (SPEC sec. 3).
+
+All lifecycle transitions live in :func:`decide`, in one place on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from protocol import (
+    BLOCKED,
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    NOT_STARTED,
+    Plan,
+    ready_tasks,
+)
+from protocol.plan import agent_id
+
+# The plan header's Status follows the run; a person's "Completed" is final and never undone.
+PLAN_PLANNING, PLAN_RUNNING, PLAN_INTEGRATION, PLAN_DONE = (
+    "Planning",
+    "In Progress",
+    "Integration",
+    "Completed",
+)
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """What the journal remembers of a task's current attempt."""
+
+    attempt: int = 0  # 0: never started by Baton
+    started: bool = False  # Baton decided to start this attempt (intent recorded)
+    finished: str | None = None  # Completed/Failed once Baton recorded the end of the attempt
+    started_at: str | None = None  # when Baton started the attempt (ISO 8601)
+    external: bool = False  # the attempt was begun by someone else (a person set In Progress)
+
+
+@dataclass(frozen=True)
+class RunState:
+    tasks: Mapping[str, TaskState] = field(default_factory=dict)
+    running: frozenset[str] = frozenset()  # tasks whose agent coroutine is alive
+    spent_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_agents: int = 4
+    budget_usd: float | None = None
+
+
+# -- actions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartTask:
+    task_id: str
+    attempt: int
+    agent_id: str
+    at: str
+
+
+@dataclass(frozen=True)
+class ResumeTask:
+    """The task is In Progress (or Blocked) in Baton's care but its agent is not running."""
+
+    task_id: str
+    attempt: int
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AdoptTask:
+    """Someone else set the task In Progress: record the attempt, start no agent."""
+
+    task_id: str
+    attempt: int
+    agent_id: str
+    at: str
+
+
+@dataclass(frozen=True)
+class FinishTask:
+    task_id: str
+    attempt: int
+    status: str  # Completed or Failed
+    at: str
+    started_at: str | None
+
+
+@dataclass(frozen=True)
+class ResetTask:
+    """A person set a task back to Not Started: the next attempt may begin."""
+
+    task_id: str
+    attempt: int  # the attempt that ends
+
+
+@dataclass(frozen=True)
+class StopAgent:
+    task_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SyncLogStatus:
+    task_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SetPlanStatus:
+    value: str
+
+
+@dataclass(frozen=True)
+class BudgetExhausted:
+    spent_usd: float
+    budget_usd: float
+    waiting: tuple[str, ...]
+
+
+Action = (
+    StartTask
+    | ResumeTask
+    | AdoptTask
+    | FinishTask
+    | ResetTask
+    | StopAgent
+    | SyncLogStatus
+    | SetPlanStatus
+    | BudgetExhausted
+)
+
+
+def decide(plan: Plan, state: RunState, limits: Limits, now: str) -> list[Action]:
+    """Every action that brings the journal and the running agents in line with the plan."""
+    actions: list[Action] = []
+    busy = 0  # agent slots held: tasks in Baton's care that are In Progress or Blocked
+    for task in plan.tasks:
+        ts = state.tasks.get(task.id, TaskState())
+        live = task.id in state.running
+        in_care = ts.started and ts.finished is None and not ts.external
+        status = task.status
+        if status == NOT_STARTED:
+            if ts.started:
+                if live:
+                    actions.append(StopAgent(task.id, "task set back to Not Started"))
+                actions.append(ResetTask(task.id, ts.attempt))
+        elif status in (IN_PROGRESS, BLOCKED):
+            if in_care:
+                busy += 1
+                if not live:
+                    actions.append(ResumeTask(task.id, ts.attempt, agent_id(plan, task)))
+            elif not ts.started or ts.finished is not None:
+                # Begun by someone else, or re-opened after an end Baton recorded.
+                attempt = ts.attempt + 1
+                actions.append(AdoptTask(task.id, attempt, agent_id(plan, task), now))
+        elif status in (COMPLETED, FAILED) and ts.finished != status:
+            if live:
+                actions.append(StopAgent(task.id, f"task {status.casefold()}"))
+            actions.append(FinishTask(task.id, max(ts.attempt, 1), status, now, ts.started_at))
+        row = plan.log_row(task.id)
+        if row is not None and row.status != status and status in _SYNCED:
+            actions.append(SyncLogStatus(task.id, status))
+
+    actions.extend(_starts(plan, state, limits, busy, now))
+    target = plan_status(plan)
+    current = plan.header.get("Status")
+    shown = current.value.strip() if current is not None else None
+    if target is not None and shown is not None and shown not in (target, PLAN_DONE):
+        actions.append(SetPlanStatus(target))
+    return actions
+
+
+_SYNCED = (NOT_STARTED, IN_PROGRESS, BLOCKED, COMPLETED, FAILED)
+
+
+def _starts(plan: Plan, state: RunState, limits: Limits, busy: int, now: str) -> list[Action]:
+    candidates = []
+    for task in ready_tasks(plan.tasks):
+        ts = state.tasks.get(task.id, TaskState())
+        # A Not Started task whose attempt is still open is being reset, not started.
+        if ts.started and ts.finished is None:
+            continue
+        candidates.append(task)
+    if not candidates:
+        return []
+    if limits.budget_usd is not None and state.spent_usd >= limits.budget_usd:
+        return [
+            BudgetExhausted(state.spent_usd, limits.budget_usd, tuple(t.id for t in candidates))
+        ]
+    free = max(0, limits.max_agents - busy)
+    out: list[Action] = []
+    for task in candidates[:free]:
+        ts = state.tasks.get(task.id, TaskState())
+        out.append(StartTask(task.id, ts.attempt + 1, agent_id(plan, task), now))
+    return out
+
+
+def plan_status(plan: Plan) -> str | None:
+    """Where the run stands: Planning, In Progress or Integration (all tasks Completed)."""
+    if not plan.tasks:
+        return None
+    statuses = [t.status for t in plan.tasks]
+    if all(s == COMPLETED for s in statuses):
+        return PLAN_INTEGRATION
+    if all(s == NOT_STARTED for s in statuses):
+        return PLAN_PLANNING
+    return PLAN_RUNNING

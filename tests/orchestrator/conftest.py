@@ -1,0 +1,94 @@
+"""Fixtures for daemon tests: a real git repository holding a plan, and a running daemon."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from orchestrator.config import Config, load_config
+from orchestrator.daemon import Daemon
+
+TEMPLATE = (Path(__file__).parent.parent / "fixtures" / "plans" / "template.md").read_text(
+    encoding="utf-8"
+)
+FAST_SCRIPT = """
+[scripts.default]
+steps = [
+  { write = "work/{task_id}.md", content = "{task_id} by {agent_id}\\n" },
+  { commit = "{task_id}: work" },
+  { complete = "{task_id} done" },
+]
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def plan_repo(tmp_path: Path) -> Path:
+    """A git repository on branch main with the template plan committed."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@baton.invalid")
+    (repo / "MULTI_AGENT_PLAN.md").write_text(TEMPLATE, encoding="utf-8")
+    (repo / ".gitignore").write_text(".baton/\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "plan")
+    return repo
+
+
+@dataclass
+class Recorder:
+    """Collects the daemon's progress events and lets a test wait for one."""
+
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _changed: anyio.Event = field(default_factory=anyio.Event)
+
+    def __call__(self, event: str, fields: Mapping[str, Any]) -> None:
+        self.events.append((event, dict(fields)))
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def seen(self, event: str, **match: Any) -> bool:
+        return any(
+            e == event and all(f.get(k) == v for k, v in match.items()) for e, f in self.events
+        )
+
+    async def wait_for(self, predicate: Callable[[], bool], seconds: float = 20) -> None:
+        with anyio.fail_after(seconds):
+            while not predicate():
+                await self._changed.wait()
+
+    def order(self, event: str) -> list[str]:
+        return [f["task_id"] for e, f in self.events if e == event]
+
+
+def make_config(repo: Path, toml: str = "", agents: str | None = None) -> Config:
+    if toml:
+        (repo / "baton.toml").write_text(toml, encoding="utf-8")
+    return load_config(repo, environ={}, agents_override=agents)
+
+
+@asynccontextmanager
+async def running_daemon(
+    config: Config, recorder: Recorder, **kwargs: Any
+) -> AsyncIterator[Daemon]:
+    daemon = Daemon(config, progress=recorder, **kwargs)
+    async with anyio.create_task_group() as tg:
+        await tg.start(daemon.run)
+        try:
+            yield daemon
+        finally:
+            daemon.stop()

@@ -1,0 +1,119 @@
+"""The read-only commands: validate, graph, status, --version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import main
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+TEMPLATE = FIXTURES / "plans" / "template.md"
+MESSAGES = FIXTURES / "messages" / "example.md"
+
+
+@pytest.fixture
+def plan_dir(tmp_path: Path) -> Path:
+    shutil.copy(TEMPLATE, tmp_path / "MULTI_AGENT_PLAN.md")
+    shutil.copy(MESSAGES, tmp_path / "INTER_AGENT_MESSAGES.md")
+    return tmp_path
+
+
+def test_validate_template(plan_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """validate accepts the template and its example messages and summarises them."""
+    assert main(["validate", "--dir", str(plan_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "7 tasks in 4 waves" in out
+    assert "4 messages" in out
+
+
+def test_validate_reports_every_error_with_line(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """validate prints one file:line: reason per error and exits 1."""
+    plan = plan_dir / "MULTI_AGENT_PLAN.md"
+    text = plan.read_text(encoding="utf-8")
+    text = text.replace("| Not Started | T5, T6 |", "| Not Started | T5, T9 |")
+    text = text.replace(
+        "| T3 | Implement JWT approach | Builder-2", "| T2 | Implement JWT approach | Builder-2"
+    )
+    plan.write_text(text, encoding="utf-8")
+    assert main(["validate", "--dir", str(plan_dir)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert f"{plan}:88: duplicate task id T2 (first at line 87)" in err
+    assert any(line.startswith(f"{plan}:92: ") and "T9" in line for line in err)
+    assert err[-1] == "baton: 2 error(s)"
+
+
+def test_validate_missing_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A directory without a plan is a one-line error and exit 1."""
+    assert main(["validate", "--dir", str(tmp_path)]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("baton: ")
+    assert "no plan here" in line
+
+
+def test_graph_text(plan_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """graph prints the waves and the critical path of the template."""
+    assert main(["graph", "--dir", str(plan_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Wave 1: T1" in out
+    assert "Wave 2: T2, T3, T4" in out
+    assert "Wave 4: T7" in out
+    assert "Critical path (7.5h" in out
+
+
+def test_graph_mermaid(plan_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """graph --format mermaid emits a flowchart with status classes and the critical path."""
+    plan = plan_dir / "MULTI_AGENT_PLAN.md"
+    text = plan.read_text(encoding="utf-8").replace(
+        "| A | Not Started | - | 1h |", "| A | Completed | - | 1h |"
+    )
+    plan.write_text(text, encoding="utf-8")
+    assert main(["graph", "--dir", str(plan_dir), "--format", "mermaid"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("flowchart TD")
+    assert "t_T1 --> t_T2" in out
+    assert "class t_T1 completed" in out
+    assert "critical" in out.split("class t_T1 completed")[1]
+
+
+def test_status_json(plan_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """status --json gives tasks, waves, ready tasks, pending messages and the budget."""
+    assert main(["status", "--dir", str(plan_dir), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [t["id"] for t in data["tasks"]] == [f"T{i}" for i in range(1, 8)]
+    assert data["ready"] == ["T1"]
+    assert data["tasks"][1]["wave"] == 2
+    assert data["tasks"][0]["agent_id"] == "architect-001"
+    assert data["budget_usd"] == 5.0
+    assert [m["type"] for m in data["pending_messages"]] == ["Blocker"]
+
+
+def test_status_text(plan_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """status prints a task table and the pending blocker message."""
+    assert main(["status", "--dir", str(plan_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "T1" in out
+    assert "architect-001" in out
+    assert "Pending messages: 1" in out
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """No command or a bad flag is a usage error: exit 2."""
+    assert main([]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["graph", "--format", "png"])
+    assert exc.value.code == 2
+
+
+def test_console_script_version() -> None:
+    """The installed `baton` script answers --version."""
+    exe = Path(sys.executable).with_name("baton")
+    result = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("baton ")

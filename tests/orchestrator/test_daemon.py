@@ -1,0 +1,152 @@
+"""The daemon end to end: real git repo, real files, the real watcher (SPEC sec. 3)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import anyio
+from structlog.testing import capture_logs
+
+from orchestrator.daemon import Daemon
+from orchestrator.sdnotify import SdNotifier
+from protocol import parse_plan, set_cell
+from tests.orchestrator.conftest import (
+    FAST_SCRIPT,
+    Recorder,
+    git,
+    make_config,
+    running_daemon,
+)
+
+PLAN = "MULTI_AGENT_PLAN.md"
+
+
+def read_plan(repo: Path) -> str:
+    return (repo / PLAN).read_text(encoding="utf-8")
+
+
+def flip(text: str, task_id: str, status: str) -> str:
+    return set_cell(text, parse_plan(text), task_id, "Status", status)
+
+
+async def test_template_runs_to_the_end_in_waves(plan_repo: Path) -> None:
+    """Scripted agents run A → B (T2-T4 together) → C → D; every log row is filled."""
+    rec = Recorder()
+    config = make_config(plan_repo, FAST_SCRIPT, agents="scripted")
+    daemon = Daemon(config, progress=rec, exit_when_done=True)
+    with anyio.fail_after(60):
+        assert await daemon.run() == 0
+    plan = parse_plan(read_plan(plan_repo))
+    assert [t.status for t in plan.tasks] == ["Completed"] * 7
+    assert plan.header["Status"].value == "Integration"
+    for row in plan.log:
+        assert (row.status, bool(row.started), bool(row.completed), bool(row.duration)) == (
+            "Completed",
+            True,
+            True,
+            True,
+        ), row
+    started, completed = rec.order("task_started"), rec.order("task_completed")
+    assert sorted(started) == sorted(completed) == [f"T{i}" for i in range(1, 8)]
+    events = [(e, f["task_id"]) for e, f in rec.events if e in ("task_started", "task_completed")]
+    index = {(e[5], t): i for i, (e, t) in enumerate(events)}  # ('s'|'c', task) -> order
+    for later, earlier in [
+        ("T2", "T1"),
+        ("T3", "T1"),
+        ("T4", "T1"),
+        ("T5", "T4"),
+        ("T6", "T2"),
+        ("T7", "T5"),
+        ("T7", "T6"),
+    ]:
+        assert index[("s", later)] > index[("c", earlier)], (later, earlier)
+    # The three builders run side by side: all start before any of them completes.
+    assert max(index[("s", t)] for t in ("T2", "T3", "T4")) < min(
+        index[("c", t)] for t in ("T2", "T3", "T4")
+    )
+    branch_log = git(plan_repo, "log", "--oneline", "feature/auth-jwt")
+    assert "T3: work" in branch_log
+
+
+async def _flip_and_expect_wave_b(repo: Path, save: str) -> None:
+    rec = Recorder()
+    config = make_config(repo, agents="manual")
+    async with running_daemon(config, rec) as daemon:
+        await rec.wait_for(lambda: rec.seen("worktree_ready", task_id="T1"))
+        new = flip(read_plan(repo), "T1", "Completed")
+        path = repo / PLAN
+        if save == "rename":  # as vim saves: write a new file, rename it over the old one
+            tmp = repo / ".MULTI_AGENT_PLAN.md.swp"
+            tmp.write_text(new, encoding="utf-8")
+            os.replace(tmp, path)
+        else:  # truncate, then write in place
+            with path.open("r+", encoding="utf-8", newline="") as f:
+                f.truncate(0)
+                f.flush()
+                f.write(new)
+        await rec.wait_for(
+            lambda: all(rec.seen("worktree_ready", task_id=t) for t in ("T2", "T3", "T4"))
+        )
+        plan = parse_plan(read_plan(repo))
+        assert [t.status for t in plan.tasks[:5]] == [
+            "Completed",
+            "In Progress",
+            "In Progress",
+            "In Progress",
+            "Not Started",
+        ]
+        for folder in ("oauth", "jwt", "session"):
+            assert (daemon.parent / folder / ".git").exists()
+        assert sorted(daemon.running) == ["T2", "T3", "T4"]
+
+
+async def test_manual_flip_by_rename_starts_wave_b(plan_repo: Path) -> None:
+    """A person saving T1 Completed by rename starts T2-T4 in their worktrees."""
+    await _flip_and_expect_wave_b(plan_repo, "rename")
+
+
+async def test_manual_flip_by_truncate_and_write_starts_wave_b(plan_repo: Path) -> None:
+    """A person saving T1 Completed by truncate-and-write starts T2-T4 in their worktrees."""
+    await _flip_and_expect_wave_b(plan_repo, "truncate")
+
+
+async def test_invalid_plan_is_reported_untouched_and_resumed(plan_repo: Path) -> None:
+    """An invalid plan is logged with its line, left byte for byte, and the run resumes on fix."""
+    good = read_plan(plan_repo)
+    bad = good.replace("| T3 | Implement JWT", "| T2 | Implement JWT", 1)
+    (plan_repo / PLAN).write_text(bad, encoding="utf-8")
+    rec = Recorder()
+    with capture_logs() as logs:
+        async with running_daemon(make_config(plan_repo, agents="manual"), rec) as daemon:
+            await rec.wait_for(lambda: rec.seen("plan_invalid"))
+            # Nothing is written into the invalid file, even after a reconcile pass.
+            await daemon.reconcile()
+            assert read_plan(plan_repo) == bad
+            (plan_repo / PLAN).write_text(good, encoding="utf-8")
+            await rec.wait_for(lambda: rec.seen("task_started", task_id="T1"))
+    invalid = [e for e in logs if e["event"] == "plan_invalid"]
+    assert invalid[0]["line"] == 88
+    assert "duplicate task id T2" in invalid[0]["reason"]
+    assert any(e["event"] == "plan_valid" for e in logs)
+
+
+async def test_sd_notify_datagrams(plan_repo: Path, tmp_path: Path) -> None:
+    """The daemon tells systemd READY=1, a STATUS= line, and STOPPING=1 on stop."""
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    notifier = SdNotifier({"NOTIFY_SOCKET": str(path)})
+    rec = Recorder()
+    async with running_daemon(make_config(plan_repo, agents="manual"), rec, notifier=notifier):
+        await rec.wait_for(lambda: rec.seen("task_started", task_id="T1"))
+    received = []
+    with anyio.fail_after(5):
+        while not any(b"STOPPING=1" in d for d in received):
+            await anyio.wait_readable(sock)
+            received.append(sock.recv(4096))
+    sock.close()
+    assert received[0] == b"READY=1"
+    assert any(d.startswith(b"STATUS=7 tasks:") for d in received)
