@@ -39,18 +39,39 @@ class PlanEdit:
     applied: bool = field(default=False)
 
 
-def run_batch(text: str, edits: Sequence[PlanEdit], *, file: str, worktree_parent: str) -> str:
+@dataclass
+class BatchResult:
+    text: str
+    before: Plan | None = None  # the plan the batch was applied to
+    after: Plan | None = None  # the plan it produced
+
+
+def run_batch(
+    text: str,
+    edits: Sequence[PlanEdit],
+    *,
+    file: str,
+    worktree_parent: str,
+    previous: Plan | None = None,
+    result: BatchResult | None = None,
+) -> str:
+    """Apply ``edits`` in order to ``text``; ``previous`` speeds up the re-parses."""
     for edit in edits:
         edit.applied = False
+    plan = parse_plan(text, file=file, previous=previous)
+    if check_plan(plan, worktree_parent=worktree_parent):
+        raise PlanNotWritable(file)
+    first = plan
     for edit in edits:
-        plan = parse_plan(text, file=file)
-        if check_plan(plan, worktree_parent=worktree_parent):
-            raise PlanNotWritable(file)
         try:
-            text = edit.fn(text, plan)
+            new = edit.fn(text, plan)
         except EditConflictError:
             continue
         edit.applied = True
+        if new != text:
+            text, plan = new, parse_plan(new, file=file, previous=plan)
+    if result is not None:
+        result.text, result.before, result.after = text, first, plan
     return text
 
 
@@ -70,16 +91,23 @@ def start(task_id: str, agent_id: str, at: str) -> PlanEdit:
     """Not Started → In Progress, and the log row's Agent ID, Started and Status."""
 
     def fn(text: str, plan: Plan) -> str:
-        if (task := plan.task(task_id)) is not None and task.status != IN_PROGRESS:
-            text = set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
-            plan = parse_plan(text, file=plan.file)
+        task = plan.task(task_id)
         row = plan.log_row(task_id)
         values = {"Started": at, "Completed": "-", "Actual Duration": "-", "Status": IN_PROGRESS}
         if row is None or not row.agent_id:
             values["Agent ID"] = agent_id
-        if row is not None and row.started == at:
-            return text
-        return _log(task_id, values)(text, plan)
+        needs_status = task is not None and task.status != IN_PROGRESS
+        needs_log = row is None or row.started != at
+        below = task is not None and row is not None and row.line > task.line
+        if needs_status and needs_log and below:
+            # The log row lies below the matrix row: edit it first and the status cell's span,
+            # computed from the same parse, still holds. One parse, not two.
+            text = _log(task_id, values)(text, plan)
+            return set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
+        if needs_status:
+            text = set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
+            plan = parse_plan(text, file=plan.file, previous=plan)
+        return _log(task_id, values)(text, plan) if needs_log else text
 
     return PlanEdit(fn, f"start {task_id}")
 

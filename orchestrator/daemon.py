@@ -130,6 +130,7 @@ class Daemon:
         self._valid = anyio.Event()
         self._tg: TaskGroup | None = None
         self.ledger = Ledger()
+        self._written: Plan | None = None  # the plan of the text Baton wrote last
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -208,7 +209,8 @@ class Daemon:
         if digest == self._decided:
             return
         for _ in range(_MAX_ROUNDS):
-            plan = parse_plan(text, file=self.config.plan_file)
+            previous = self._written if self._written is not None else self.plan
+            plan = parse_plan(text, file=self.config.plan_file, previous=previous)
             if self._looks_cut(plan, text) and not await self._settled(raw):
                 return  # an editor is still writing; its next change wakes us again
             errors = check_plan(plan, worktree_parent=str(self.parent))
@@ -422,12 +424,16 @@ class Daemon:
 
     async def write_plan(self, edits: Sequence[pw.PlanEdit]) -> str:
         """Apply a batch of plan edits atomically, waiting while the plan is invalid."""
-        seen: list[str] = []
+        result = pw.BatchResult("")
 
         def batch(current: str) -> str:
-            seen.append(current)
             return pw.run_batch(
-                current, edits, file=self.config.plan_file, worktree_parent=str(self.parent)
+                current,
+                edits,
+                file=self.config.plan_file,
+                worktree_parent=str(self.parent),
+                previous=self.plan,
+                result=result,
             )
 
         while True:
@@ -436,11 +442,9 @@ class Daemon:
             except pw.PlanNotWritable:
                 await self._valid.wait()
                 continue
-            if seen and seen[-1] != text:
-                file = self.config.plan_file
-                self.ledger.record(
-                    diff(parse_plan(seen[-1], file=file), parse_plan(text, file=file))
-                )
+            if result.before is not None and result.after is not None and result.text == text:
+                self.ledger.record(diff(result.before, result.after))
+                self._written = result.after
             self.wake()
             return text
 

@@ -80,8 +80,11 @@ class _Printer:
             line = f"{task} completed ({fields.get('duration') or '-'})"
         elif event == "task_failed":
             line = f"{task} FAILED"
+        elif event == "worktree_ready":
+            line = f"{task} worktree ready: {Path(str(fields.get('path'))).name}"
         elif event == "plan_invalid":
-            line = f"plan invalid: {fields.get('file')}:{fields.get('line')}: {fields.get('reason')}"
+            where = f"{fields.get('file')}:{fields.get('line')}"
+            line = f"plan invalid: {where}: {fields.get('reason')}"
         elif event == "plan_status_changed":
             line = f"plan status: {fields.get('status')}"
         else:

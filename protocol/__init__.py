@@ -45,13 +45,13 @@ from protocol.dag import (
     waves,
 )
 from protocol.edit import (
+    add_blocker_entry,
     append_blocker_line,
     set_cell,
     set_checkbox,
     set_header_field,
     set_log_cells,
 )
-from protocol.edit import add_blocker_entry
 from protocol.messages import (
     Message,
     MessageBatch,

@@ -46,20 +46,26 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A pipe table. ``columns`` maps each header name (as written, trimmed) to its index."""
+    """A pipe table. ``column(name)`` finds a column by its header name."""
 
     header: tuple[str, ...]
     rows: tuple[Row, ...]
     header_line: int
     last_line: int  # line of the last row (or of the delimiter row when empty)
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for i, h in enumerate(self.header):
+            self._index.setdefault(_norm(h), i)
 
     def column(self, name: str) -> int | None:
         """Index of the column whose header is ``name`` (case and spaces ignored)."""
-        want = _norm(name)
-        for i, h in enumerate(self.header):
-            if _norm(h) == want:
-                return i
-        return None
+        i = self._index.get(name)
+        if i is None:
+            i = self._index.get(_norm(name))
+            if i is not None:
+                self._index[name] = i  # callers ask by the same few names over and over
+        return i
 
 
 def _norm(s: str) -> str:
@@ -220,6 +226,9 @@ class Plan:
     # stale-text check. None when the plan has no such section.
     notes_end: int | None = None
     notes_tail: str = ""
+    # The split lines and block structure this plan was read from, so that the next parse of
+    # a text that differs only in table cells can skip markdown-it (see ``parse_plan``).
+    source: object = field(default=None, repr=False, compare=False)
 
     def task(self, task_id: str) -> Task | None:
         for t in self.tasks:

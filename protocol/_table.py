@@ -7,6 +7,7 @@ editors need to change one cell without touching a byte around it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -16,6 +17,8 @@ from protocol._model import Cell, Row, Table
 from protocol._text import Lines, Span
 
 # Inline parsing is never needed (we re-split the raw lines) and is most of markdown-it's cost.
+_PIPE = re.compile(r"\|")
+_ESCAPED_OR_PIPE = re.compile(r"(\\.)|(\|)")
 _MD = MarkdownIt("commonmark").enable("table")
 _MD.core.ruler.disable(["inline", "linkify", "replacements", "smartquotes", "text_join"])
 
@@ -45,8 +48,17 @@ class Blocks:
         return any(a <= line <= b for a, b in self.opaque)
 
 
-def scan_blocks(lines: Lines) -> Blocks:
-    """Locate the blocks of ``lines.text``; never raises on any input."""
+def scan_blocks(lines: Lines, previous: tuple[Lines, Blocks] | None = None) -> Blocks:
+    """Locate the blocks of ``lines.text``; never raises on any input.
+
+    With ``previous`` (the lines and blocks of an earlier version), when the only lines that
+    changed are table body rows, the earlier structure is reused and only the tables are
+    re-read: a cell edit cannot move a heading, a fence or a table boundary.
+    """
+    if previous is not None:
+        reused = _reuse(lines, *previous)
+        if reused is not None:
+            return reused
     # markdown-it counts lines like we do only if every line break is a '\n': a lone '\r'
     # would be a line break to it and not to us, so it is blanked for this scan only.
     src = lines.text.replace("\r\n", "\n").replace("\r", " ")
@@ -76,6 +88,23 @@ def scan_blocks(lines: Lines) -> Blocks:
     return Blocks(tuple(tables), tuple(headings), tuple(opaque), tuple(fences))
 
 
+def _reuse(lines: Lines, old_lines: Lines, old: Blocks) -> Blocks | None:
+    if len(lines) != len(old_lines):
+        return None
+    body_rows = {n for t in old.tables for n in range(t.header_line + 2, t.last_line + 1)}
+    for n in range(1, len(lines) + 1):
+        new = lines.content(n)
+        if new != old_lines.content(n) and (n not in body_rows or not new.lstrip().startswith("|")):
+            return None
+    tables = []
+    for t in old.tables:
+        table = _read_table(lines, t.header_line, t.last_line)
+        if table is None:
+            return None
+        tables.append(table)
+    return Blocks(tuple(tables), old.headings, old.opaque, old.fences)
+
+
 def _read_table(lines: Lines, first: int, last: int) -> Table | None:
     header_cells = split_row(lines, first)
     if header_cells is None or last < first + 1:
@@ -101,16 +130,13 @@ def split_row(lines: Lines, n: int) -> tuple[Cell, ...] | None:
     base = lines.start(n)
     if n == 1 and content.startswith("\ufeff"):
         content, base = content[1:], base + 1
-    bounds: list[int] = []  # positions of the separating pipes
-    i, size = 0, len(content)
-    while i < size:
-        ch = content[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "|":
-            bounds.append(i)
-        i += 1
+    # Positions of the separating pipes. The fast path covers lines without a backslash;
+    # with one, a pipe right after an escaping backslash stays in its cell.
+    if "\\" not in content:
+        bounds = [m.start() for m in _PIPE.finditer(content)]
+    else:
+        bounds = [m.start(2) for m in _ESCAPED_OR_PIPE.finditer(content) if m.group(2)]
+    size = len(content)
     if not bounds:
         return None
     stripped = content.strip()

@@ -69,10 +69,15 @@ def canonical_status(raw: str) -> str | None:
     return _STATUS_BY_KEY.get(key)
 
 
-def parse_plan(text: str, *, file: str = PLAN_FILE) -> Plan:
-    """Read a plan. Never raises for any input text; problems are collected in the result."""
+def parse_plan(text: str, *, file: str = PLAN_FILE, previous: Plan | None = None) -> Plan:
+    """Read a plan. Never raises for any input text; problems are collected in the result.
+
+    ``previous``, a plan read from an earlier version of the same file, lets a text that
+    differs from it only in table cells (every edit Baton makes) skip the block scan.
+    """
     lines = Lines(text)
-    blocks = scan_blocks(lines)
+    source = previous.source if previous is not None else None
+    blocks = scan_blocks(lines, source if isinstance(source, tuple) else None)
     problems: list[ProtocolError] = []
 
     matrix, log_table, model_table = _find_tables(blocks)
@@ -106,6 +111,7 @@ def parse_plan(text: str, *, file: str = PLAN_FILE) -> Plan:
         file=file,
         notes_end=notes_end,
         notes_tail=notes_tail,
+        source=(lines, blocks),
     )
 
 
@@ -143,27 +149,39 @@ def _get(table: Table, row: Row, column: str) -> str:
 def _read_tasks(table: Table, problems: list[ProtocolError], file: str) -> tuple[Task, ...]:
     tasks: list[Task] = []
     agent_col = "Agent/Skills" if table.column("Agent/Skills") is not None else "Agent"
+    names = (
+        "Task ID",
+        "Description",
+        agent_col,
+        "Worktree",
+        "Branch",
+        "Parallel Group",
+        "Status",
+        "Dependencies",
+        "Estimate",
+    )
+    index = [table.column(n) for n in names]  # resolved once, not per row
     for row in table.rows:
-        task_id = _get(table, row, "Task ID")
+        cells = row.cells
+        task_id, description, agent, worktree_raw, branch, group, status_raw, deps, estimate = (
+            cells[i].value if i is not None and i < len(cells) else "" for i in index
+        )
         if not task_id:
             problems.append(PlanSyntaxError("task row has no Task ID", line=row.line, file=file))
             continue
-        role, skills = split_agent_skills(_get(table, row, agent_col))
-        worktree_raw = _get(table, row, "Worktree")
-        status_raw = _get(table, row, "Status")
-        estimate = _get(table, row, "Estimate")
+        role, skills = split_agent_skills(agent)
         tasks.append(
             Task(
                 id=task_id,
-                description=_get(table, row, "Description"),
+                description=description,
                 role=role,
                 skills=skills,
                 worktree=worktree_folder(worktree_raw) if worktree_raw else task_id.lower(),
                 worktree_raw=worktree_raw,
-                branch=_get(table, row, "Branch") or f"baton/{task_id}",
-                group=_get(table, row, "Parallel Group"),
+                branch=branch or f"baton/{task_id}",
+                group=group,
                 status=canonical_status(status_raw) or status_raw,
-                dependencies=split_ids(_get(table, row, "Dependencies")),
+                dependencies=split_ids(deps),
                 estimate=estimate,
                 estimate_hours=parse_estimate(estimate),
                 row=row,
@@ -242,12 +260,26 @@ def _read_log(table: Table | None) -> tuple[LogRow, ...]:
     if table is None:
         return ()
     out: list[LogRow] = []
+    index = [table.column(c) for c in LOG_COLUMNS]
     for row in table.rows:
-        values = [_get(table, row, c) for c in LOG_COLUMNS]
-        if not values[0]:
+        cells = row.cells
+        task_id, agent, started, completed, duration, status, notes = (
+            cells[i].value if i is not None and i < len(cells) else "" for i in index
+        )
+        if not task_id:
             continue
         out.append(
-            LogRow(*values, row=row, cells=MappingProxyType(_cells_by_name(table, row)))  # type: ignore[misc]
+            LogRow(
+                task_id=task_id,
+                agent_id=agent,
+                started=started,
+                completed=completed,
+                duration=duration,
+                status=canonical_status(status) or status,
+                notes=notes,
+                row=row,
+                cells=MappingProxyType(_cells_by_name(table, row)),
+            )
         )
     return tuple(out)
 

@@ -190,3 +190,17 @@ def test_crlf_and_bom() -> None:
     cell = plan.tasks[2].cells["Status"]
     assert cell.span.slice(crlf) == "Not Started"
     assert plan.header["Project"].value == "[Project/Feature Name]"
+
+
+def test_reparse_with_previous_equals_fresh_parse() -> None:
+    """Reading an edited text with the previous plan gives exactly what a fresh read gives."""
+    from protocol.edit import set_cell, set_log_cells
+
+    plan = parse_plan(TEMPLATE)
+    text = set_cell(TEMPLATE, plan, "T3", "Status", "In Progress")
+    text = set_log_cells(text, parse_plan(text), "T3", {"Started": "now", "Notes": "a | b"})
+    assert parse_plan(text, previous=plan) == parse_plan(text)
+    moved = text.replace("## 2. Project Goal", "## 2. Project Goal\n\nnew paragraph", 1)
+    assert parse_plan(moved, previous=plan) == parse_plan(moved)
+    cut = text.replace("| T7 |", "T7 |", 1)  # a row edited into something else
+    assert parse_plan(cut, previous=plan) == parse_plan(cut)
