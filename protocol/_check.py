@@ -1,0 +1,139 @@
+"""The whole-plan check (SPEC sec. 2): every reason Baton cannot act on a plan, at once.
+
+Each error names the line of the row at fault, so ``MULTI_AGENT_PLAN.md:88: duplicate task
+id T2 (first at line 87)`` takes a person straight to it.
+"""
+
+from __future__ import annotations
+
+from protocol._errors import (
+    PLAN_FILE,
+    BranchNameError,
+    DuplicateTaskError,
+    InvalidStatusError,
+    MissingGroupError,
+    PlanCycleError,
+    PlanInvalid,
+    ProtocolError,
+    SharedResourceError,
+    UnknownDependencyError,
+    WorktreePathError,
+)
+from protocol._model import STATUSES, Plan, Task
+from protocol._refname import branch_name_problem
+from protocol.dag import find_cycle
+from protocol.plan import parse_plan
+
+
+def check_plan(plan: Plan, *, worktree_parent: str | None = None) -> tuple[ProtocolError, ...]:
+    """Every error in ``plan``, in line order (the parser's own problems included)."""
+    f = plan.file
+    errors: list[ProtocolError] = list(plan.problems)
+    first_line: dict[str, int] = {}
+    unique: list[Task] = []
+    for t in plan.tasks:
+        if t.id in first_line:
+            errors.append(
+                DuplicateTaskError(
+                    f"duplicate task id {t.id} (first at line {first_line[t.id]})",
+                    line=t.line,
+                    file=f,
+                )
+            )
+            continue
+        first_line[t.id] = t.line
+        unique.append(t)
+    known = set(first_line)
+    by_worktree: dict[str, Task] = {}
+    by_branch: dict[str, Task] = {}
+    for t in unique:
+        for dep in t.dependencies:
+            if dep not in known:
+                errors.append(
+                    UnknownDependencyError(
+                        f"dependency {dep} of {t.id} is not a task", line=t.line, file=f
+                    )
+                )
+        if t.status not in STATUSES:
+            errors.append(
+                InvalidStatusError(
+                    f"status {t.status!r} of {t.id} is not one of {', '.join(STATUSES)}",
+                    line=t.line,
+                    file=f,
+                )
+            )
+        if not t.group:
+            errors.append(
+                MissingGroupError(f"task {t.id} has no parallel group", line=t.line, file=f)
+            )
+        problem = _worktree_problem(t, worktree_parent)
+        if problem is not None:
+            errors.append(WorktreePathError(f"worktree of {t.id} {problem}", line=t.line, file=f))
+        elif t.worktree in by_worktree:
+            other = by_worktree[t.worktree]
+            errors.append(
+                SharedResourceError(
+                    f"{t.id} and {other.id} (line {other.line}) share the worktree {t.worktree!r}",
+                    line=t.line,
+                    file=f,
+                )
+            )
+        else:
+            by_worktree[t.worktree] = t
+        reason = branch_name_problem(t.branch)
+        if reason is not None:
+            errors.append(
+                BranchNameError(f"branch {t.branch!r} of {t.id} {reason}", line=t.line, file=f)
+            )
+        elif t.branch in by_branch:
+            other = by_branch[t.branch]
+            errors.append(
+                SharedResourceError(
+                    f"{t.id} and {other.id} (line {other.line}) share the branch {t.branch!r}",
+                    line=t.line,
+                    file=f,
+                )
+            )
+        else:
+            by_branch[t.branch] = t
+    cycle = find_cycle(unique)
+    if cycle is not None:
+        line = min(t.line for t in unique if t.id in cycle)
+        errors.append(PlanCycleError(f"dependency cycle {' -> '.join(cycle)}", line=line, file=f))
+    return tuple(sorted(errors, key=lambda e: e.line))
+
+
+def _worktree_problem(task: Task, parent: str | None) -> str | None:
+    name = task.worktree
+    if name in ("", ".", ".."):
+        return f"{task.worktree_raw!r} names no folder (expected e.g. ../{task.id.lower()})"
+    raw = task.worktree_raw.strip().strip("`").strip()
+    if raw.startswith("/") and parent is not None:
+        inside = _normalise(raw)
+        base = _normalise(parent)
+        if not inside.startswith(base.rstrip("/") + "/"):
+            return f"{raw!r} is outside the worktree parent {parent}"
+    return None
+
+
+def _normalise(path: str) -> str:
+    """A POSIX path with '.', '..' and repeated slashes resolved, as text only."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def load_plan(text: str, *, file: str = PLAN_FILE, worktree_parent: str | None = None) -> Plan:
+    """Parse and check; raises :class:`PlanInvalid` carrying every error when any."""
+    plan = parse_plan(text, file=file)
+    errors = check_plan(plan, worktree_parent=worktree_parent)
+    if errors:
+        raise PlanInvalid(errors)
+    return plan
