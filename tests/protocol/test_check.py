@@ -1,0 +1,126 @@
+"""Whole-plan checks: each error kind, with its line, from a fixture file (SPEC sec. 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from protocol import (
+    BranchNameError,
+    DuplicateTaskError,
+    InvalidStatusError,
+    MissingGroupError,
+    PlanCycleError,
+    PlanInvalid,
+    PlanSyntaxError,
+    ProtocolError,
+    SharedResourceError,
+    UnknownDependencyError,
+    WorktreePathError,
+    check_plan,
+    load_plan,
+    parse_plan,
+)
+
+PLANS = Path(__file__).parent.parent / "fixtures" / "plans"
+FIVE = "Not Started, In Progress, Blocked, Completed, Failed"
+
+
+def errors_of(name: str, **kwargs: str) -> tuple[ProtocolError, ...]:
+    return check_plan(parse_plan((PLANS / name).read_text(encoding="utf-8")), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "kind", "line", "reason"),
+    [
+        ("invalid_duplicate_id", DuplicateTaskError, 12, "duplicate task id T2 (first at line 11)"),
+        (
+            "invalid_unknown_dependency",
+            UnknownDependencyError,
+            11,
+            "dependency T9 of T2 is not a task",
+        ),
+        ("invalid_cycle", PlanCycleError, 11, "dependency cycle T2 -> T3 -> T2"),
+        (
+            "invalid_status",
+            InvalidStatusError,
+            11,
+            f"status 'Done' of T2 is not one of {FIVE}",
+        ),
+        ("invalid_missing_group", MissingGroupError, 11, "task T2 has no parallel group"),
+        (
+            "invalid_worktree",
+            WorktreePathError,
+            11,
+            "worktree of T2 '../..' names no folder (expected e.g. ../t2)",
+        ),
+        (
+            "invalid_shared_worktree",
+            SharedResourceError,
+            11,
+            "T2 and T1 (line 10) share the worktree 'arch'",
+        ),
+        (
+            "invalid_shared_branch",
+            SharedResourceError,
+            12,
+            "T3 and T2 (line 11) share the branch 'feature/build'",
+        ),
+        (
+            "invalid_branch_name",
+            BranchNameError,
+            11,
+            "branch 'feature/bad..name' of T2 contains '..'",
+        ),
+        ("invalid_branch_dash", BranchNameError, 11, "branch '-delete' of T2 starts with '-'"),
+    ],
+)
+def test_each_error_kind_with_its_line(
+    fixture: str, kind: type[ProtocolError], line: int, reason: str
+) -> None:
+    """The fixture reports exactly one error, of its kind, at the row's line."""
+    [error] = errors_of(f"{fixture}.md")
+    assert type(error) is kind
+    assert (error.line, error.reason) == (line, reason)
+    assert str(error) == f"MULTI_AGENT_PLAN.md:{line}: {reason}"
+
+
+def test_absolute_worktree_outside_the_parent() -> None:
+    """An absolute Worktree path outside the worktree parent is refused, inside accepted."""
+    [error] = errors_of("invalid_worktree_absolute.md", worktree_parent="/srv/wt")
+    assert isinstance(error, WorktreePathError)
+    assert error.line == 11
+    assert errors_of("invalid_worktree_absolute.md", worktree_parent="/etc") == ()
+
+
+def test_broken_table_is_a_syntax_error_at_line_1() -> None:
+    """A plan without a readable task matrix is a PlanSyntaxError."""
+    [error] = errors_of("invalid_broken_table.md")
+    assert isinstance(error, PlanSyntaxError)
+    assert error.line == 1
+
+
+def test_several_errors_reported_together_in_line_order() -> None:
+    """All errors come at once, sorted by line, not only the first."""
+    errors = errors_of("invalid_several.md")
+    # The duplicate row is reported once, as a duplicate, not again as sharing T1's folder.
+    assert [(type(e).__name__, e.line) for e in errors] == [
+        ("DuplicateTaskError", 11),
+        ("UnknownDependencyError", 12),
+        ("InvalidStatusError", 12),
+    ]
+
+
+def test_valid_fixtures_have_no_errors() -> None:
+    """The template and the small valid plan check out."""
+    assert errors_of("template.md") == ()
+    assert errors_of("valid_small.md") == ()
+
+
+def test_load_plan_raises_with_every_error() -> None:
+    """load_plan raises PlanInvalid carrying all errors; str() lists them one per line."""
+    with pytest.raises(PlanInvalid) as exc:
+        load_plan((PLANS / "invalid_several.md").read_text(encoding="utf-8"))
+    assert len(exc.value.errors) == 3
+    assert str(exc.value).count("\n") == 2
