@@ -27,6 +27,9 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+soak: $(STAMP)
+	BATON_CRASH_KILLS=100 $(BIN)/pytest -q -m "soak or not soak" tests/orchestrator/test_crash.py tests/orchestrator/test_lost_update.py
+
 demo: $(STAMP)
 	$(BIN)/baton demo
 

@@ -139,6 +139,8 @@ class Daemon:
         self.journal = await anyio.to_thread.run_sync(
             Journal, self.config.state_dir / "journal.sqlite3"
         )
+        for leftover in await anyio.to_thread.run_sync(FileStore.cleanup, self.config.plan_dir):
+            log.info("temp_file_removed", path=str(leftover))
         self._states = await anyio.to_thread.run_sync(self.journal.task_states)
         self._spent = await anyio.to_thread.run_sync(self.journal.spent_usd)
         try:
@@ -169,9 +171,11 @@ class Daemon:
 
     def reload(self, config: Config) -> None:
         """SIGHUP: limits, backends, scripts and timings apply from the next decision on."""
+        self.notifier.reloading()
         self.config = config
         log.info("config_reloaded", source=str(config.source) if config.source else None)
         self.wake()
+        self.notifier.ready()
 
     def wake(self) -> None:
         self._wake.set()
@@ -233,6 +237,7 @@ class Daemon:
                 text = await self.write_plan(restores)
                 if any(e.applied for e in restores):
                     log.warning("stale_save_merged", cells=sum(e.applied for e in restores))
+                    self._report("stale_save_merged", cells=sum(e.applied for e in restores))
                 digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
                 continue
             self.plan = plan

@@ -23,22 +23,25 @@ def main() -> None:
     model: dict[str, str] = {}  # "desc:T1" / "notes:T1" -> value
     snapshots: list[str] = []
     saved = 0
+    last = None
     while saved < edits:
         current = path.read_text(encoding="utf-8")
-        if not current or not parse_plan(current).tasks:
+        if not current or not parse_plan(current, previous=last).tasks:
             continue  # caught the daemon between truncate and write? it renames; retry
         snapshots.append(current)
         del snapshots[:-20]
         base = rng.choice(snapshots) if rng.random() < 0.2 else current  # a stale buffer
-        plan = parse_plan(base)
+        plan = parse_plan(base, previous=last)
+        last = plan
         task = rng.choice(plan.tasks)
         kind = rng.choice(["desc", "notes"])
         model[f"{kind}:{task.id}"] = f"{kind} {task.id} edit {saved}"
         text = base
+        p = plan
         try:
             for key, value in sorted(model.items()):
                 k, tid = key.split(":")
-                p = parse_plan(text)
+                p = parse_plan(text, previous=p)
                 if k == "desc":
                     text = set_cell(text, p, tid, "Description", value)
                 elif p.log_row(tid) is not None:

@@ -1,0 +1,215 @@
+"""Writes that never lose a person's edit (SPEC sec. 10, "zero lost edits").
+
+Every write is: read → pure edit → write a temp file beside the target (mode and owner
+kept, fsynced) → swap it in → fsync the directory. On Linux the swap is
+``renameat2(RENAME_EXCHANGE)``: it leaves whatever was at the path a moment ago in the temp
+path, so we can see whether a save slipped in between our read and the swap. If one did,
+we wait for it to settle (an editor that truncates and writes may still be writing into
+that inode), apply our edit on top of it, and swap again — the person's save is merged,
+never dropped. Elsewhere we fall back to compare-then-rename.
+
+Edits are pure functions ``str -> str`` that raise ``EditConflictError`` when their target
+is gone; the store serialises writers per file and runs the blocking part in a thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import itertools
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import structlog
+
+from protocol import EditConflictError
+
+log = structlog.get_logger()
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_SETTLE_SECONDS = 0.02  # how long a displaced file must stay unchanged before we merge it
+_SETTLE_LIMIT = 2.0  # an editor that writes for longer than this is merged as it stands
+_TEMP_MARK = ".baton-"
+
+
+class FileNotReady(Exception):
+    """The file is missing or empty: an editor is between truncating and writing it."""
+
+
+class StoreConflict(Exception):
+    """The file kept changing under the edit for longer than the retry limit."""
+
+
+def _load_renameat2() -> Callable[[bytes, bytes], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+
+    def exchange(a: bytes, b: bytes) -> int:
+        return int(fn(_AT_FDCWD, a, _AT_FDCWD, b, _RENAME_EXCHANGE))
+
+    return exchange
+
+
+_RENAMEAT2 = _load_renameat2()
+
+
+def exchange_supported() -> bool:
+    """True when atomic exchange is available (Linux with glibc ≥ 2.28)."""
+    return _RENAMEAT2 is not None
+
+
+def _exchange(a: Path, b: Path) -> None:
+    assert _RENAMEAT2 is not None
+    if _RENAMEAT2(os.fsencode(a), os.fsencode(b)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(b))
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileStore:
+    def __init__(self, *, max_retries: int = 50) -> None:
+        self.max_retries = max_retries
+        self._locks: dict[Path, anyio.Lock] = {}
+        self._recent: deque[str] = deque(maxlen=64)
+        self._counter = itertools.count()
+        self._exchange = exchange_supported()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def read(self, path: Path) -> tuple[str, bytes]:
+        """The file's text (line endings and BOM kept) and its bytes."""
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise FileNotReady(f"{path}: missing") from None
+        if not raw:
+            raise FileNotReady(f"{path}: empty")
+        return raw.decode("utf-8", errors="replace"), raw
+
+    def wrote(self, data: bytes) -> bool:
+        """Whether ``data`` is content this store wrote recently."""
+        return hashlib.sha256(data).hexdigest() in self._recent
+
+    @staticmethod
+    def cleanup(directory: Path) -> list[Path]:
+        """Remove temp files a crash left behind; returns what was removed."""
+        removed = []
+        for p in directory.glob(f".*{_TEMP_MARK}*.tmp"):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+        return removed
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def update(self, path: Path, edit: Callable[[str], str]) -> str:
+        """Apply ``edit`` to the file atomically; returns the text now on disk."""
+        lock = self._locks.setdefault(path, anyio.Lock())
+        async with lock:
+            return await anyio.to_thread.run_sync(self._update, path, edit)
+
+    def _update(self, path: Path, edit: Callable[[str], str]) -> str:
+        for _ in range(self.max_retries):
+            text, raw = self.read(path)
+            try:
+                new = edit(text)
+            except EditConflictError:
+                continue
+            if new == text:
+                return text
+            if self._exchange:
+                return self._swap_in(path, raw, new, edit)
+            if self._replace_if_unchanged(path, raw, new):
+                return new
+        raise StoreConflict(f"{path}: changed under the edit {self.max_retries} times")
+
+    def _swap_in(self, path: Path, expected: bytes, new: str, edit: Callable[[str], str]) -> str:
+        for _ in range(self.max_retries):
+            data = new.encode("utf-8")
+            tmp = self._temp(path, data)
+            _exchange(tmp, path)
+            displaced = tmp.read_bytes()
+            if displaced != expected:
+                displaced = self._settled(tmp)  # a save is in progress or just landed
+            if displaced == expected:
+                tmp.unlink()
+                _fsync_dir(path.parent)
+                self._remember(data)
+                return new
+            # Someone saved between our read and the swap: merge our edit into their save.
+            log.info("save_merged", file=path.name)
+            theirs = displaced.decode("utf-8", errors="replace")
+            try:
+                new = edit(theirs) if displaced else theirs
+            except EditConflictError:
+                new = theirs  # their save changed our target: theirs wins
+            tmp.unlink()
+            expected = data  # what we just put at the path
+            if new.encode("utf-8") == data:
+                _fsync_dir(path.parent)
+                self._remember(data)
+                return new
+        raise StoreConflict(f"{path}: saves kept arriving during the write")
+
+    def _replace_if_unchanged(self, path: Path, expected: bytes, new: str) -> bool:
+        data = new.encode("utf-8")
+        tmp = self._temp(path, data)
+        try:
+            if path.read_bytes() != expected:
+                return False
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+        self._remember(data)
+        return True
+
+    def _temp(self, path: Path, data: bytes) -> Path:
+        tmp = path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}-{next(self._counter)}.tmp")
+        st = path.stat()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, st.st_mode & 0o7777)
+        try:
+            os.write(fd, data)
+            os.fchmod(fd, st.st_mode & 0o7777)
+            if st.st_uid != os.geteuid() or st.st_gid != os.getegid():
+                try:
+                    os.fchown(fd, st.st_uid, st.st_gid)
+                except PermissionError:
+                    log.warning("owner_not_kept", file=path.name)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return tmp
+
+    @staticmethod
+    def _settled(path: Path) -> bytes:
+        """The file's bytes once they stop changing (an editor may still be writing)."""
+        data = path.read_bytes()
+        deadline = time.monotonic() + _SETTLE_LIMIT
+        while time.monotonic() < deadline:
+            time.sleep(_SETTLE_SECONDS)
+            again = path.read_bytes()
+            if again == data:
+                return data
+            data = again
+        return data
+
+    def _remember(self, data: bytes) -> None:
+        self._recent.append(hashlib.sha256(data).hexdigest())
