@@ -77,7 +77,8 @@ class Context:
         self.brief: TaskBrief = running.brief
 
     async def next_message(self) -> Message:
-        return await self._running.inbox.receive()
+        message: Message = await self._running.inbox.receive()
+        return message
 
     def pending_messages(self) -> Sequence[Message]:
         out: list[Message] = []

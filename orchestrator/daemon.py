@@ -9,6 +9,7 @@ start, pending intents are finished before anything new is decided.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -17,10 +18,11 @@ from typing import Any
 import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from agents import Agent, ManualAgent, ScriptedAgent, TaskBrief
 from orchestrator import _planwrites as pw
-from orchestrator._ledger import Ledger, diff, restore
+from orchestrator._ledger import CellKey, Change, Ledger, diff, restore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
 from orchestrator.filestore import FileNotReady, FileStore
@@ -65,6 +67,10 @@ _RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
 _SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
 
 
+def _restore(text: str, plan: Plan, *, key: CellKey, change: Change) -> str:
+    return restore(text, plan, key, *change)
+
+
 def default_agent_factory(task: Task, config: Config) -> Agent:
     backend = config.backend_for(task.id, task.role)
     if backend == "scripted":
@@ -81,8 +87,8 @@ class Running:
     attempt: int
     brief: TaskBrief
     scope: anyio.CancelScope
-    deliver: anyio.streams.memory.MemoryObjectSendStream[Message]  # the router's end
-    inbox: anyio.streams.memory.MemoryObjectReceiveStream[Message]  # the agent's end
+    deliver: MemoryObjectSendStream[Message]  # the router's end
+    inbox: MemoryObjectReceiveStream[Message]  # the agent's end
 
 
 class Daemon:
@@ -231,7 +237,7 @@ class Daemon:
                 # Maybe an editor saved from a buffer older than Baton's writes: give them
                 # back, cell by cell, where the file still shows the old value.
                 restores = [
-                    pw.PlanEdit(lambda t, p, k=k, c=c: restore(t, p, k, *c), f"restore {k}")
+                    pw.PlanEdit(functools.partial(_restore, key=k, change=c), f"restore {k}")
                     for k, c in stale.items()
                 ]
                 text = await self.write_plan(restores)
