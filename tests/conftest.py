@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -39,3 +41,10 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _git(repo, "add", "README.md")
     _git(repo, "commit", "--quiet", "-m", "initial commit")
     return repo
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> Iterator[None]:
+    """Commands under test configure structlog globally; every test starts from defaults."""
+    yield
+    structlog.reset_defaults()
