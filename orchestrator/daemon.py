@@ -22,6 +22,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from agents import Agent, ManualAgent, ScriptedAgent, TaskBrief
 from orchestrator import _planwrites as pw
+from orchestrator._context import Context, brief_for
 from orchestrator._ledger import CellKey, Change, Ledger, diff, restore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
@@ -240,12 +241,15 @@ class Daemon:
                     pw.PlanEdit(functools.partial(_restore, key=k, change=c), f"restore {k}")
                     for k, c in stale.items()
                 ]
-                text = await self.write_plan(restores)
-                if any(e.applied for e in restores):
-                    log.warning("stale_save_merged", cells=sum(e.applied for e in restores))
-                    self._report("stale_save_merged", cells=sum(e.applied for e in restores))
-                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                continue
+                written = await self.write_plan(restores)
+                applied = sum(e.applied for e in restores)
+                if applied:
+                    log.warning("stale_save_merged", cells=applied)
+                    self._report("stale_save_merged", cells=applied)
+                if written != text:
+                    text = written
+                    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                    continue  # decide on what is on disk now
             self.plan = plan
             state = RunState(self._states, frozenset(self.running), self._spent)
             actions = decide(plan, state, self._limits(plan), iso(self.clock.now()))
@@ -253,10 +257,10 @@ class Daemon:
             if not actions:
                 self._check_done(plan)
                 break
-            written = await self._execute(actions)
-            if written is None:
+            after = await self._execute(actions)
+            if after is None:
                 break
-            text = written
+            text = after
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         self._decided = digest
 
@@ -403,7 +407,7 @@ class Daemon:
             self._states[a.task_id] = previous
             log.info("task_start_cancelled", task_id=a.task_id, reason="status changed by someone")
 
-        then.append(after)
+        then.insert(0, after)  # starts first: journal bookkeeping can wait, agents should not
 
     async def _finish(self, a: FinishTask, edits: list[pw.PlanEdit], then: list[Any]) -> None:
         key = f"finish:{a.task_id}:{a.attempt}:{a.status}"
@@ -495,8 +499,6 @@ class Daemon:
         task = plan.task(task_id) if plan else None
         if plan is None or task is None:
             return
-        from orchestrator._context import brief_for  # late: _context imports this module
-
         brief = brief_for(plan, task, attempt, self.parent / task.worktree)
         send, receive = anyio.create_memory_object_stream[Message](_INBOX_SIZE)
         running = Running(task_id, attempt, brief, anyio.CancelScope(), send, receive)
@@ -504,8 +506,6 @@ class Daemon:
         self._tg.start_soon(self._run_agent, running, task, intent_key)
 
     async def _run_agent(self, running: Running, task: Task, intent_key: str | None) -> None:
-        from orchestrator._context import Context
-
         task_id = running.task_id
         with structlog.contextvars.bound_contextvars(
             task_id=task_id, agent_id=running.brief.agent_id
