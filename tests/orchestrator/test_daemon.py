@@ -7,11 +7,12 @@ import socket
 from pathlib import Path
 
 import anyio
+import pytest
 from structlog.testing import capture_logs
 
 from orchestrator.daemon import Daemon
 from orchestrator.sdnotify import SdNotifier
-from protocol import parse_plan, set_cell
+from protocol import check_plan, parse_plan, set_cell
 from tests.orchestrator.conftest import (
     FAST_SCRIPT,
     Recorder,
@@ -150,3 +151,24 @@ async def test_sd_notify_datagrams(plan_repo: Path, tmp_path: Path) -> None:
     sock.close()
     assert received[0] == b"READY=1"
     assert any(d.startswith(b"STATUS=7 tasks:") for d in received)
+
+
+INVALID = sorted(
+    (Path(__file__).parent.parent / "fixtures" / "plans").glob("invalid_*.md"),
+    key=lambda p: p.name,
+)
+
+
+@pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
+async def test_each_invalid_plan_is_reported_with_its_line(plan_repo: Path, fixture: Path) -> None:
+    """Every error kind reaches the log as plan_invalid at its line; the file is untouched."""
+    text = fixture.read_text(encoding="utf-8")
+    (plan_repo / PLAN).write_text(text, encoding="utf-8")
+    expected = check_plan(parse_plan(text), worktree_parent=str(plan_repo.parent / "wt"))
+    rec = Recorder()
+    config = make_config(plan_repo, 'worktree_parent = "../wt"\n', agents="manual")
+    async with running_daemon(config, rec):
+        await rec.wait_for(lambda: rec.seen("plan_invalid"))
+    reported = [(f["line"], f["reason"]) for e, f in rec.events if e == "plan_invalid"]
+    assert reported == [(e.line, e.reason) for e in expected]
+    assert read_plan(plan_repo) == text
