@@ -138,6 +138,7 @@ class Daemon:
         self._tg: TaskGroup | None = None
         self.ledger = Ledger()
         self._written: Plan | None = None  # the plan of the text Baton wrote last
+        self._seen: str | None = None  # the plan text Baton last read or wrote
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -219,6 +220,7 @@ class Daemon:
         digest = hashlib.sha256(raw).hexdigest()
         if digest == self._decided:
             return
+        self._seen = text
         for _ in range(_MAX_ROUNDS):
             previous = self._written if self._written is not None else self.plan
             plan = parse_plan(text, file=self.config.plan_file, previous=previous)
@@ -444,7 +446,7 @@ class Daemon:
         def batch(current: str) -> str:
             return pw.run_batch(
                 current,
-                edits,
+                [*self._restores_for(current), *edits],
                 file=self.config.plan_file,
                 worktree_parent=str(self.parent),
                 previous=self.plan,
@@ -460,8 +462,21 @@ class Daemon:
             if result.before is not None and result.after is not None and result.text == text:
                 self.ledger.record(diff(result.before, result.after))
                 self._written = result.after
+            self._seen = text
             self.wake()
             return text
+
+    def _restores_for(self, current: str) -> list[pw.PlanEdit]:
+        """Restores for a text Baton did not expect: a save that slipped in while Baton was
+        writing may come from a stale buffer, and merging only this batch's edits into it
+        would quietly make its old cells the new baseline."""
+        if current == self._seen:
+            return []
+        plan = parse_plan(current, file=self.config.plan_file, previous=self.plan)
+        return [
+            pw.PlanEdit(functools.partial(_restore, key=k, change=c), f"restore {k}")
+            for k, c in self.ledger.stale_cells(plan).items()
+        ]
 
     def _report(self, event: str, **fields: Any) -> None:
         if self.progress is not None:
