@@ -69,38 +69,31 @@ def check_plan(plan: Plan, *, worktree_parent: str | None = None) -> tuple[Proto
         problem = _worktree_problem(t, worktree_parent)
         if problem is not None:
             errors.append(WorktreePathError(f"worktree of {t.id} {problem}", line=t.line, file=f))
-        elif t.worktree in by_worktree:
-            other = by_worktree[t.worktree]
-            errors.append(
-                SharedResourceError(
-                    f"{t.id} and {other.id} (line {other.line}) share the worktree {t.worktree!r}",
-                    line=t.line,
-                    file=f,
-                )
-            )
         else:
-            by_worktree[t.worktree] = t
+            errors.extend(_claim(by_worktree, t.worktree, t, "worktree", f))
         reason = branch_name_problem(t.branch)
         if reason is not None:
             errors.append(
                 BranchNameError(f"branch {t.branch!r} of {t.id} {reason}", line=t.line, file=f)
             )
-        elif t.branch in by_branch:
-            other = by_branch[t.branch]
-            errors.append(
-                SharedResourceError(
-                    f"{t.id} and {other.id} (line {other.line}) share the branch {t.branch!r}",
-                    line=t.line,
-                    file=f,
-                )
-            )
         else:
-            by_branch[t.branch] = t
+            errors.extend(_claim(by_branch, t.branch, t, "branch", f))
     cycle = find_cycle(unique)
     if cycle is not None:
         line = min(t.line for t in unique if t.id in cycle)
         errors.append(PlanCycleError(f"dependency cycle {' -> '.join(cycle)}", line=line, file=f))
     return tuple(sorted(errors, key=lambda e: e.line))
+
+
+def _claim(
+    owners: dict[str, Task], name: str, task: Task, what: str, file: str
+) -> list[ProtocolError]:
+    """Register ``task`` as the owner of ``name``; an error if another task owns it."""
+    other = owners.setdefault(name, task)
+    if other is task:
+        return []
+    reason = f"{task.id} and {other.id} (line {other.line}) share the {what} {name!r}"
+    return [SharedResourceError(reason, line=task.line, file=file)]
 
 
 def _worktree_problem(task: Task, parent: str | None) -> str | None:
