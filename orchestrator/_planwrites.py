@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 from protocol import (
     BLOCKED,
-    COMPLETED,
-    FAILED,
     IN_PROGRESS,
     NOT_STARTED,
     EditConflictError,
@@ -175,4 +173,3 @@ def header_status(value: str) -> PlanEdit:
 
 
 ACTIVE = (IN_PROGRESS, BLOCKED)
-ENDED = (COMPLETED, FAILED)

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import itertools
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,7 +86,6 @@ class FileStore:
     def __init__(self, *, max_retries: int = 50) -> None:
         self.max_retries = max_retries
         self._locks: dict[Path, anyio.Lock] = {}
-        self._recent: deque[str] = deque(maxlen=64)
         self._counter = itertools.count()
         self._exchange = exchange_supported()
 
@@ -103,10 +100,6 @@ class FileStore:
         if not raw:
             raise FileNotReady(f"{path}: empty")
         return raw.decode("utf-8", errors="replace"), raw
-
-    def wrote(self, data: bytes) -> bool:
-        """Whether ``data`` is content this store wrote recently."""
-        return hashlib.sha256(data).hexdigest() in self._recent
 
     @staticmethod
     def cleanup(directory: Path) -> list[Path]:
@@ -151,7 +144,6 @@ class FileStore:
             if displaced == expected:
                 tmp.unlink()
                 _fsync_dir(path.parent)
-                self._remember(data)
                 return new
             # Someone saved between our read and the swap: merge our edit into their save.
             log.info("save_merged", file=path.name)
@@ -164,7 +156,6 @@ class FileStore:
             expected = data  # what we just put at the path
             if new.encode("utf-8") == data:
                 _fsync_dir(path.parent)
-                self._remember(data)
                 return new
         raise StoreConflict(f"{path}: saves kept arriving during the write")
 
@@ -178,7 +169,6 @@ class FileStore:
         finally:
             tmp.unlink(missing_ok=True)
         _fsync_dir(path.parent)
-        self._remember(data)
         return True
 
     def _temp(self, path: Path, data: bytes) -> Path:
@@ -210,6 +200,3 @@ class FileStore:
                 return data
             data = again
         return data
-
-    def _remember(self, data: bytes) -> None:
-        self._recent.append(hashlib.sha256(data).hexdigest())

@@ -43,11 +43,6 @@ CREATE TABLE IF NOT EXISTS events (
     task_id TEXT,
     payload TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS deliveries (
-    message_id TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    PRIMARY KEY (message_id, recipient)
-);
 CREATE TABLE IF NOT EXISTS costs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     task_id TEXT,
@@ -58,13 +53,6 @@ CREATE TABLE IF NOT EXISTS costs (
     cache_read_tokens INTEGER NOT NULL,
     usd REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS timers (
-    key TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'open'
-);
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -172,7 +160,7 @@ class Journal:
         )
         return [Intent(k, kind, json.loads(p)) for k, kind, p in rows]
 
-    # -- events (an audit trail the tests and `baton status` read) --------------------------
+    # -- events: an audit trail (the crash test counts worktree creations in it) --
 
     def event(self, kind: str, task_id: str | None = None, **payload: Any) -> None:
         with self._tx() as db:
@@ -181,99 +169,7 @@ class Journal:
                 (kind, task_id, json.dumps(payload, sort_keys=True)),
             )
 
-    def events(self, kind: str | None = None) -> list[tuple[str, str | None, dict[str, Any]]]:
-        sql = "SELECT kind, task_id, payload FROM events"
-        rows = (
-            self._query(sql + " WHERE kind = ? ORDER BY seq", (kind,))
-            if kind
-            else self._query(sql + " ORDER BY seq")
-        )
-        return [(k, t, json.loads(p)) for k, t, p in rows]
-
-    # -- message deliveries ----------------------------------------------------------------
-
-    def delivered(self, message_id: str, recipient: str) -> bool:
-        return bool(
-            self._query(
-                "SELECT 1 FROM deliveries WHERE message_id = ? AND recipient = ?",
-                (message_id, recipient),
-            )
-        )
-
-    def mark_delivered(self, message_id: str, recipient: str) -> bool:
-        """Record a delivery; False when it was recorded before."""
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO deliveries (message_id, recipient) VALUES (?, ?)",
-                (message_id, recipient),
-            )
-            return cur.rowcount == 1
-
     # -- money -----------------------------------------------------------------------------
-
-    def add_cost(
-        self,
-        task_id: str | None,
-        model: str,
-        usd: float,
-        *,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cache_write_tokens: int = 0,
-        cache_read_tokens: int = 0,
-    ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO costs (task_id, model, input_tokens, output_tokens,"
-                " cache_write_tokens, cache_read_tokens, usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    task_id,
-                    model,
-                    input_tokens,
-                    output_tokens,
-                    cache_write_tokens,
-                    cache_read_tokens,
-                    usd,
-                ),
-            )
 
     def spent_usd(self) -> float:
         return float(self._query("SELECT COALESCE(SUM(usd), 0) FROM costs")[0][0])
-
-    def cost_by_task(self) -> dict[str, float]:
-        rows = self._query("SELECT task_id, SUM(usd) FROM costs GROUP BY task_id")
-        return {r[0] or "orchestrator": float(r[1]) for r in rows}
-
-    # -- timers (triage SLA, deadlines) and small values -----------------------------------
-
-    def open_timer(self, key: str, started_at: str, **payload: Any) -> str:
-        """Open a timer once; returns its start time (the original one if already open)."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO timers (key, started_at, payload) VALUES (?, ?, ?)",
-                (key, started_at, json.dumps(payload, sort_keys=True)),
-            )
-            row = db.execute("SELECT started_at FROM timers WHERE key = ?", (key,)).fetchone()
-            return str(row[0])
-
-    def close_timer(self, key: str, state: str = "closed") -> None:
-        with self._tx() as db:
-            db.execute("UPDATE timers SET state = ? WHERE key = ?", (state, key))
-
-    def timers(self, state: str = "open") -> list[tuple[str, str, dict[str, Any]]]:
-        rows = self._query(
-            "SELECT key, started_at, payload FROM timers WHERE state = ? ORDER BY key", (state,)
-        )
-        return [(k, s, json.loads(p)) for k, s, p in rows]
-
-    def get(self, key: str) -> str | None:
-        rows = self._query("SELECT value FROM kv WHERE key = ?", (key,))
-        return str(rows[0][0]) if rows else None
-
-    def put(self, key: str, value: str) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO kv (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )

@@ -7,7 +7,6 @@ edit never drops it.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 BOM = "\ufeff"
@@ -72,9 +71,6 @@ class Lines:
 
     def content(self, line: int) -> str:
         return self.text[self._starts[line - 1] : self._ends[line - 1]]
-
-    def line_of(self, offset: int) -> int:
-        return bisect.bisect_right(self._starts, offset)
 
     def span(self, line: int, col_start: int, col_end: int) -> Span:
         base = self._starts[line - 1]
