@@ -174,6 +174,18 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    unavailable = {
+        config.default_backend,
+        *config.role_backends.values(),
+        *config.task_backends.values(),
+    } & {"claude", "command"}
+    if unavailable:
+        print(
+            f"baton: the {', '.join(sorted(unavailable))} backend is not available yet; "
+            "use --agents manual or --agents scripted",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     if not (args.dir / ".git").exists():
         print(
             f"baton: {args.dir.resolve()}: not a git repository (tasks run in worktrees)",

@@ -120,3 +120,11 @@ def test_console_script_version() -> None:
     exe = Path(sys.executable).with_name("baton")
     result = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("baton ")
+
+
+def test_run_refuses_backends_not_built_yet(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`baton run --agents claude` says at once that the backend is not available."""
+    assert main(["run", "--dir", str(plan_dir), "--agents", "claude"]) == 1
+    assert "the claude backend is not available yet" in capsys.readouterr().err
