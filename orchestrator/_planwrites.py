@@ -51,12 +51,17 @@ def run_batch(
     file: str,
     worktree_parent: str,
     previous: Plan | None = None,
+    known: tuple[str, Plan] | None = None,
     result: BatchResult | None = None,
 ) -> str:
-    """Apply ``edits`` in order to ``text``; ``previous`` speeds up the re-parses."""
+    """Apply ``edits`` in order to ``text``; ``previous`` speeds up the re-parses, and
+    ``known`` (a text and its plan) skips the first parse when ``text`` is that text."""
     for edit in edits:
         edit.applied = False
-    plan = parse_plan(text, file=file, previous=previous)
+    if known is not None and known[0] == text:
+        plan = known[1]
+    else:
+        plan = parse_plan(text, file=file, previous=previous)
     if check_plan(plan, worktree_parent=worktree_parent):
         raise PlanNotWritable(file)
     first = plan

@@ -139,6 +139,7 @@ class Daemon:
         self.ledger = Ledger()
         self._written: Plan | None = None  # the plan of the text Baton wrote last
         self._seen: str | None = None  # the plan text Baton last read or wrote
+        self._known: tuple[str, Plan] | None = None  # a text and its parse, to skip a re-parse
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -253,6 +254,7 @@ class Daemon:
                     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
                     continue  # decide on what is on disk now
             self.plan = plan
+            self._known = (text, plan)
             state = RunState(self._states, frozenset(self.running), self._spent)
             actions = decide(plan, state, self._limits(plan), iso(self.clock.now()))
             self._notify_status(plan)
@@ -450,6 +452,7 @@ class Daemon:
                 file=self.config.plan_file,
                 worktree_parent=str(self.parent),
                 previous=self.plan,
+                known=self._known,
                 result=result,
             )
 
@@ -462,6 +465,7 @@ class Daemon:
             if result.before is not None and result.after is not None and result.text == text:
                 self.ledger.record(diff(result.before, result.after))
                 self._written = result.after
+                self._known = (text, result.after)
             self._seen = text
             self.wake()
             return text
