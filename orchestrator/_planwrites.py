@@ -1,8 +1,11 @@
 """Batches of plan edits, applied through the file store in one atomic write.
 
-Each edit is a pure function ``(text, plan) -> text``. A batch re-parses between edits (spans
-move when a cell grows) and refuses to write into a plan that does not check out: SPEC sec. 2
-says Baton writes nothing into an invalid plan. An edit whose target a person changed
+Each edit is a pure function ``(text, plan) -> text``. Spans move when a cell grows, so an
+edit needs a parse of the text it applies to — unless everything edited since the last parse
+lies *below* it in the file. Edits that say where they touch (``where``) are therefore applied
+bottom-up, and the batch re-parses only when an edit overlaps what was already changed. A
+batch refuses to write into a plan that does not check out: SPEC sec. 2 says Baton writes
+nothing into an invalid plan. An edit whose target a person changed
 (``EditConflictError`` on fresh text) is skipped, not retried: the person's value wins, and
 the caller sees ``applied`` False.
 """
@@ -30,10 +33,14 @@ class PlanNotWritable(Exception):
     """The plan on disk does not check out; the write waits until a person fixes it."""
 
 
+Where = Callable[[Plan], "tuple[int, int] | None"]
+
+
 @dataclass
 class PlanEdit:
     fn: Callable[[str, Plan], str]
     what: str
+    where: Where | None = None  # the offsets the edit may change, in the plan it is given
     applied: bool = field(default=False)
 
 
@@ -65,14 +72,29 @@ def run_batch(
     if check_plan(plan, worktree_parent=worktree_parent):
         raise PlanNotWritable(file)
     first = plan
-    for edit in edits:
+    ordered: Sequence[PlanEdit] = edits
+    if all(e.where is not None and e.where(plan) is not None for e in edits):
+        ordered = sorted(edits, key=lambda e: -e.where(plan)[0])  # type: ignore[misc,index]
+    stale = False  # whether `text` changed since `plan` was parsed
+    low = 0  # when stale: the lowest offset changed since then; below it `plan` still holds
+    for edit in ordered:
+        region = edit.where(plan) if edit.where is not None else None
+        if stale and (region is None or region[1] > low):
+            plan = parse_plan(text, file=file, previous=plan)
+            stale = False
+            region = edit.where(plan) if edit.where is not None else None
         try:
             new = edit.fn(text, plan)
         except EditConflictError:
             continue
         edit.applied = True
         if new != text:
-            text, plan = new, parse_plan(new, file=file, previous=plan)
+            text = new
+            start = region[0] if region is not None else 0
+            low = min(low, start) if stale else start
+            stale = True
+    if stale:
+        plan = parse_plan(text, file=file, previous=plan)
     if result is not None:
         result.text, result.before, result.after = text, first, plan
     return text
@@ -90,29 +112,55 @@ def _log(task_id: str, values: dict[str, str]) -> Callable[[str, Plan], str]:
     return fn
 
 
-def start(task_id: str, agent_id: str, at: str) -> PlanEdit:
-    """Not Started → In Progress, and the log row's Agent ID, Started and Status."""
+def _row(task_id: str) -> Where:
+    def where(plan: Plan) -> tuple[int, int] | None:
+        task = plan.task(task_id)
+        return (task.row.span.start, task.row.span.end) if task is not None else None
+
+    return where
+
+
+def _log_row(task_id: str) -> Where:
+    """The task's log row; or, when it has none yet, just past the table's last row."""
+
+    def where(plan: Plan) -> tuple[int, int] | None:
+        row = plan.log_row(task_id)
+        if row is not None:
+            return row.row.span.start, row.row.span.end
+        table = plan.log_table
+        if table is None or not table.rows:
+            return None
+        end = table.rows[-1].span.end
+        return end, end + 2
+
+    return where
+
+
+def start(task_id: str, at: str) -> PlanEdit:
+    """Not Started → In Progress (already In Progress, as on a replay, is fine)."""
 
     def fn(text: str, plan: Plan) -> str:
         task = plan.task(task_id)
+        if task is not None and task.status == IN_PROGRESS:
+            return text
+        return set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
+
+    return PlanEdit(fn, f"start {task_id}", _row(task_id))
+
+
+def start_log(task_id: str, agent_id: str, at: str) -> PlanEdit:
+    """The log row of a started attempt: Agent ID, Started, and a fresh Completed/Duration."""
+
+    def fn(text: str, plan: Plan) -> str:
         row = plan.log_row(task_id)
+        if row is not None and row.started == at:
+            return text
         values = {"Started": at, "Completed": "-", "Actual Duration": "-", "Status": IN_PROGRESS}
         if row is None or not row.agent_id:
             values["Agent ID"] = agent_id
-        needs_status = task is not None and task.status != IN_PROGRESS
-        needs_log = row is None or row.started != at
-        below = task is not None and row is not None and row.line > task.line
-        if needs_status and needs_log and below:
-            # The log row lies below the matrix row: edit it first and the status cell's span,
-            # computed from the same parse, still holds. One parse, not two.
-            text = _log(task_id, values)(text, plan)
-            return set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
-        if needs_status:
-            text = set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
-            plan = parse_plan(text, file=plan.file, previous=plan)
-        return _log(task_id, values)(text, plan) if needs_log else text
+        return _log(task_id, values)(text, plan)
 
-    return PlanEdit(fn, f"start {task_id}")
+    return PlanEdit(fn, f"start log {task_id}", _log_row(task_id))
 
 
 def adopt(task_id: str, agent_id: str, at: str) -> PlanEdit:
@@ -127,7 +175,7 @@ def adopt(task_id: str, agent_id: str, at: str) -> PlanEdit:
             values["Agent ID"] = agent_id
         return _log(task_id, values)(text, plan)
 
-    return PlanEdit(fn, f"adopt {task_id}")
+    return PlanEdit(fn, f"adopt {task_id}", _log_row(task_id))
 
 
 def finish(task_id: str, status: str, at: str, duration: str | None) -> PlanEdit:
@@ -142,11 +190,11 @@ def finish(task_id: str, status: str, at: str, duration: str | None) -> PlanEdit
             values["Actual Duration"] = duration
         return _log(task_id, values)(text, plan)
 
-    return PlanEdit(fn, f"finish {task_id}")
+    return PlanEdit(fn, f"finish {task_id}", _log_row(task_id))
 
 
 def log_status(task_id: str, status: str) -> PlanEdit:
-    return PlanEdit(_log(task_id, {"Status": status}), f"log status {task_id}")
+    return PlanEdit(_log(task_id, {"Status": status}), f"log status {task_id}", _log_row(task_id))
 
 
 def log_notes(task_id: str, notes: str) -> PlanEdit:
@@ -158,7 +206,7 @@ def log_notes(task_id: str, notes: str) -> PlanEdit:
             return text
         return _log(task_id, {"Notes": notes[:200]})(text, plan)
 
-    return PlanEdit(fn, f"log notes {task_id}")
+    return PlanEdit(fn, f"log notes {task_id}", _log_row(task_id))
 
 
 def status(task_id: str, value: str, expected: Sequence[str]) -> PlanEdit:
@@ -170,11 +218,17 @@ def status(task_id: str, value: str, expected: Sequence[str]) -> PlanEdit:
             raise EditConflictError(f"{task_id} is not in {', '.join(expected)}")
         return set_cell(text, plan, task_id, "Status", value, expected=task.status)
 
-    return PlanEdit(fn, f"status {task_id} {value}")
+    return PlanEdit(fn, f"status {task_id} {value}", _row(task_id))
 
 
 def header_status(value: str) -> PlanEdit:
-    return PlanEdit(lambda text, plan: set_header_field(text, plan, "Status", value), "header")
+    def where(plan: Plan) -> tuple[int, int] | None:
+        field = plan.header.get("Status")
+        return (field.span.start, field.span.end) if field is not None else None
+
+    return PlanEdit(
+        lambda text, plan: set_header_field(text, plan, "Status", value), "header", where
+    )
 
 
 ACTIVE = (IN_PROGRESS, BLOCKED)

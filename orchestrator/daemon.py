@@ -393,8 +393,8 @@ class Daemon:
         key = f"start:{a.task_id}:{a.attempt}"
         previous = self._states.get(a.task_id, TaskState())
         await self._begin(key, a, a.task_id, TaskState(a.attempt, True, None, a.at))
-        edit = pw.start(a.task_id, a.agent_id, a.at)
-        edits.append(edit)
+        edit = pw.start(a.task_id, a.at)
+        edits.extend((edit, pw.start_log(a.task_id, a.agent_id, a.at)))
 
         async def after() -> None:
             if edit.applied:
@@ -495,8 +495,12 @@ class Daemon:
             p = intent.payload
             log.info("intent_replayed", key=intent.key, kind=intent.kind)
             if intent.kind == "StartTask":
-                edit = pw.start(p["task_id"], p["agent_id"], p["at"])
-                await self.write_plan([edit])
+                await self.write_plan(
+                    [
+                        pw.start(p["task_id"], p["at"]),
+                        pw.start_log(p["task_id"], p["agent_id"], p["at"]),
+                    ]
+                )
                 self._spawn(p["task_id"], p["attempt"], intent.key)
                 continue
             if intent.kind == "FinishTask":

@@ -168,6 +168,7 @@ def decide(plan: Plan, state: RunState, limits: Limits, now: str) -> list[Action
             if live:
                 actions.append(StopAgent(task.id, f"task {status.casefold()}"))
             actions.append(FinishTask(task.id, max(ts.attempt, 1), status, now, ts.started_at))
+            continue  # finishing writes the log row's Status too
         row = plan.log_row(task.id)
         if row is not None and row.status != status and status in _SYNCED:
             actions.append(SyncLogStatus(task.id, status))
