@@ -48,7 +48,15 @@ class PlanEdit:
 class BatchResult:
     text: str
     before: Plan | None = None  # the plan the batch was applied to
-    after: Plan | None = None  # the plan it produced
+    last: Plan | None = None  # the last plan parsed; of `text` itself unless `stale`
+    stale: bool = False
+
+    def after(self, file: str) -> Plan:
+        """The plan of the text the batch produced, parsed only when someone asks."""
+        assert self.last is not None
+        if self.stale:
+            self.last, self.stale = parse_plan(self.text, file=file, previous=self.last), False
+        return self.last
 
 
 def run_batch(
@@ -93,10 +101,8 @@ def run_batch(
             start = region[0] if region is not None else 0
             low = min(low, start) if stale else start
             stale = True
-    if stale:
-        plan = parse_plan(text, file=file, previous=plan)
     if result is not None:
-        result.text, result.before, result.after = text, first, plan
+        result.text, result.before, result.last, result.stale = text, first, plan, stale
     return text
 
 

@@ -140,6 +140,7 @@ class Daemon:
         self._written: Plan | None = None  # the plan of the text Baton wrote last
         self._seen: str | None = None  # the plan text Baton last read or wrote
         self._known: tuple[str, Plan] | None = None  # a text and its parse, to skip a re-parse
+        self._records: list[Callable[[], None]] = []  # ledger entries of deferred writes
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -223,8 +224,11 @@ class Daemon:
             return
         self._seen = text
         for _ in range(_MAX_ROUNDS):
-            previous = self._written if self._written is not None else self.plan
-            plan = parse_plan(text, file=self.config.plan_file, previous=previous)
+            if self._known is not None and self._known[0] == text:
+                plan = self._known[1]
+            else:
+                previous = self._written if self._written is not None else self.plan
+                plan = parse_plan(text, file=self.config.plan_file, previous=previous)
             if self._looks_cut(plan, text) and not await self._settled(raw):
                 return  # an editor is still writing; its next change wakes us again
             errors = check_plan(plan, worktree_parent=str(self.parent))
@@ -368,9 +372,10 @@ class Daemon:
             elif isinstance(action, BudgetExhausted) and not self._budget_warned:
                 self._budget_warned = True
                 log.warning("escalated", reason="budget_exhausted", **asdict(action))
-        written = await self.write_plan(edits) if edits else None
+        written = await self.write_plan(edits, defer=True) if edits else None
         for step in then:
             await step()
+        self._flush_records()
         return written
 
     async def _begin(self, key: str, action: object, task_id: str, state: TaskState) -> bool:
@@ -441,8 +446,14 @@ class Daemon:
         row = self.plan.log_row(task_id) if self.plan else None
         return parse_iso(row.started) if row is not None and row.started else None
 
-    async def write_plan(self, edits: Sequence[pw.PlanEdit]) -> str:
-        """Apply a batch of plan edits atomically, waiting while the plan is invalid."""
+    async def write_plan(self, edits: Sequence[pw.PlanEdit], *, defer: bool = False) -> str:
+        """Apply a batch of plan edits atomically, waiting while the plan is invalid.
+
+        With ``defer``, recording the batch in the ledger (which needs a parse of the result)
+        waits until :meth:`_flush_records`, so new agents start first; any other write
+        flushes it before its own, which keeps the ledger in order.
+        """
+        self._flush_records()
         result = pw.BatchResult("")
 
         def batch(current: str) -> str:
@@ -462,13 +473,24 @@ class Daemon:
             except pw.PlanNotWritable:
                 await self._valid.wait()
                 continue
-            if result.before is not None and result.after is not None and result.text == text:
-                self.ledger.record(diff(result.before, result.after))
-                self._written = result.after
-                self._known = (text, result.after)
             self._seen = text
+            if result.before is not None and result.text == text:
+                self._records.append(functools.partial(self._record, result))
+                if not defer:
+                    self._flush_records()
             self.wake()
             return text
+
+    def _record(self, result: pw.BatchResult) -> None:
+        assert result.before is not None
+        after = result.after(self.config.plan_file)
+        self.ledger.record(diff(result.before, after))
+        self._written = after
+        self._known = (result.text, after)
+
+    def _flush_records(self) -> None:
+        while self._records:
+            self._records.pop(0)()
 
     def _restores_for(self, current: str) -> list[pw.PlanEdit]:
         """Restores for a text Baton did not expect: a save that slipped in while Baton was
