@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 soak: $(STAMP)
-	BATON_CRASH_KILLS=100 $(BIN)/pytest -q -m "soak or not soak" tests/orchestrator/test_crash.py tests/orchestrator/test_lost_update.py
+	BATON_CRASH_KILLS=100 BATON_WRITER_SAVES=2000 $(BIN)/pytest -q -m "soak or not soak" tests/orchestrator/test_crash.py tests/orchestrator/test_lost_update.py
 
 demo: $(STAMP)
 	$(BIN)/baton demo

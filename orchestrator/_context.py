@@ -17,7 +17,7 @@ import structlog
 from agents import Blocker, TaskBrief
 from orchestrator import _planwrites as pw
 from orchestrator.clock import iso
-from orchestrator.filestore import FileNotReady
+from orchestrator.filestore import FileNotReady, StoreConflict
 from protocol import (
     BLOCKED,
     COMPLETED,
@@ -138,11 +138,13 @@ class Context:
                 path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
 
         await anyio.to_thread.run_sync(ensure_file)
-        try:
-            await daemon.store.update(path, lambda current: append_message(current, block))
-        except FileNotReady:
-            log.warning("message_not_sent", reason="message log not ready", to=to)
-            return
+        while True:
+            try:
+                await daemon.store.update(path, lambda current: append_message(current, block))
+                break
+            except (FileNotReady, StoreConflict) as exc:
+                log.warning("message_delayed", reason=str(exc), to=to)
+                await anyio.sleep(0.5)
         log.info("message_sent", to=to, type=type)
 
     async def report_blocker(self, blocker: Blocker) -> None:
@@ -169,6 +171,7 @@ class Context:
 
     async def complete(self, summary: str) -> None:
         await self.commit(f"{self.brief.task_id}: {summary}")
+        self._running.verdict = COMPLETED
         await self._daemon.write_plan(
             [
                 pw.log_notes(self.brief.task_id, summary),
@@ -177,6 +180,7 @@ class Context:
         )
 
     async def fail(self, reason: str) -> None:
+        self._running.verdict = FAILED
         await self._daemon.write_plan(
             [
                 pw.log_notes(self.brief.task_id, reason),

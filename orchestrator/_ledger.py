@@ -1,31 +1,30 @@
-"""Baton's own transitions, kept so that a save from a stale editor buffer cannot undo them.
+"""Baton's own versions of the plan, kept so that a save from a stale editor buffer cannot
+undo them.
 
 An editor that loaded the plan before Baton wrote, and saves later, puts old cells back.
-Every write batch Baton makes is remembered as ``{cell: (before, after)}``, so the daemon
-can rebuild the cells of each version it wrote. When a file appears, the version it was
-most likely based on is the one that differs from it in the fewest cells Baton touched
-(ties go to the newest). Against that base it is a three-way merge, cell by cell: where
-the file still shows the base value and Baton has written something newer, Baton's value
-comes back; where the person changed a cell, their value stays.
+Every write Baton makes carries a revision marker (:mod:`protocol.revision`) and is
+remembered here as the cells it changed since Baton's previous version. A saved file says
+which revision its buffer was loaded from; that version is the base of a three-way merge,
+cell by cell: where the file still shows the base value and Baton's newest version differs,
+Baton's value comes back; where the person changed a cell, their value stays.
 
-So a stale save gets Baton's transitions back, while a deliberate change of one cell (a
-Completed task set back to Not Started) leaves the file closest to Baton's newest version,
-and nothing is restored.
+A save from an up-to-date buffer carries the newest revision, so a deliberate change (a
+Completed task set back to Not Started) is never mistaken for a stale one.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
 
 from protocol import EditConflictError, Plan, set_cell, set_header_field, set_log_cells
 
 CellKey = tuple[str, str, str]  # ("task" | "log" | "header", task id or "", column)
-Change = tuple[str, str]  # (before, after), each the cell's raw text
+Change = tuple[str, str]  # (what the file shows, Baton's value), each the cell's raw text
+Group = tuple[str, str]  # ("task" | "log" | "header", task id or "")
 
 
 def cells(plan: Plan) -> dict[CellKey, str]:
-    """Every cell Baton may write, by key, with its raw text."""
+    """Every cell Baton keeps track of, by key, with its raw text."""
     out: dict[CellKey, str] = {}
     for task in plan.tasks:
         for column, cell in task.cells.items():
@@ -38,69 +37,92 @@ def cells(plan: Plan) -> dict[CellKey, str]:
     return out
 
 
-def diff(before: Plan, after: Plan) -> dict[CellKey, Change]:
-    old, new = cells(before), cells(after)
-    return {k: (old.get(k, ""), v) for k, v in new.items() if old.get(k, "") != v}
-
-
 class Ledger:
     def __init__(self, size: int = 500) -> None:
-        self._batches: deque[dict[CellKey, Change]] = deque(maxlen=size)
+        # (revision, {cell: value before that revision}) for Baton's recent writes
+        self._batches: deque[tuple[int, dict[CellKey, str]]] = deque(maxlen=size)
+        self._latest: dict[CellKey, str] | None = None  # cells of Baton's newest version
 
-    def record(self, changes: Mapping[CellKey, Change]) -> None:
-        if changes:
-            self._batches.append(dict(changes))
+    def record(self, revision: int, before: Plan, after: Plan) -> None:
+        """Baton wrote ``after`` (carrying ``revision``), computed from ``before``."""
+        if self._latest is None:
+            self._latest = cells(before)
+        new = cells(after)
+        old = self._latest
+        self._batches.append(
+            (revision, {k: old.get(k, "") for k, v in new.items() if old.get(k, "") != v})
+        )
+        self._latest = new
 
-    def stale_cells(self, plan: Plan) -> dict[CellKey, Change]:
-        """Cells to give back: ``{key: (what the file shows, Baton's latest value)}``."""
+    def is_current(self, revision: int | None) -> bool:
+        """Whether a file carrying ``revision`` has seen all of Baton's recorded writes."""
         if not self._batches:
-            return {}
-        shown = cells(plan)
-        version = {k: after for batch in self._batches for k, (_, after) in batch.items()}
-        latest = dict(version)
+            return True
+        return revision is not None and revision >= self._batches[-1][0]
 
-        # Distance of each version from the file, kept up to date one cell at a time.
-        d = sum(1 for k, v in version.items() if shown.get(k, "") != v)
-        best, best_at = d, len(self._batches)
-        # Walk back through the versions Baton wrote, newest first.
-        for at in range(len(self._batches) - 1, -1, -1):
-            for k, (before, _) in self._batches[at].items():
-                file_value = shown.get(k, "")
-                d += (file_value != before) - (file_value != version[k])
-                version[k] = before
-            if d < best:
-                best, best_at = d, at
-        if best_at == len(self._batches):
+    def stale_cells(self, plan: Plan, revision: int | None) -> dict[CellKey, Change]:
+        """Cells to give back to a file based on ``revision`` (None: on a version older
+        than any Baton wrote): ``{key: (what the file shows, Baton's newest value)}``."""
+        if self._latest is None or self.is_current(revision):
             return {}
-        base = dict(latest)
-        for batch in list(self._batches)[best_at:][::-1]:
-            for k, (before, _) in batch.items():
-                base[k] = before
+        base: dict[CellKey, str] = {}
+        for written, before in reversed(self._batches):
+            if revision is not None and written <= revision:
+                break
+            base.update(before)
+        shown = cells(plan)
+        latest = self._latest
         return {
             k: (shown.get(k, ""), latest[k])
-            for k in base
-            if shown.get(k, "") == base[k] != latest[k]
+            for k, value in base.items()
+            if k in latest and shown.get(k, "") == value != latest[k]
         }
 
 
-def restore(text: str, plan: Plan, key: CellKey, shown: str, value: str) -> str:
-    """Set one cell back to Baton's ``value`` if it still shows ``shown``.
+def grouped(stale: dict[CellKey, Change]) -> dict[Group, dict[str, Change]]:
+    """Stale cells by the row (or header) they belong to."""
+    out: dict[Group, dict[str, Change]] = {}
+    for (kind, task_id, column), change in stale.items():
+        out.setdefault((kind, task_id), {})[column] = change
+    return out
 
-    Raises EditConflictError when the cell moved on (someone wrote it since), so the batch
-    runner counts the restore as not applied.
+
+def restore(text: str, plan: Plan, group: Group, changes: dict[str, Change]) -> str:
+    """Give one row (or the header) Baton's values back, in the cells that still show what
+    the stale save put there. A log row the save dropped is added back whole.
+
+    Raises EditConflictError when no cell qualifies (someone wrote them all since), so the
+    batch runner counts the restore as not applied.
     """
-    kind, task_id, column = key
+    kind, task_id = group
     if kind == "header":
-        field = plan.header.get(column)
-        if field is None or field.value != shown:
-            raise EditConflictError(f"header {column} moved on")
-        return set_header_field(text, plan, column, value)
+        fields = [
+            (field, value)
+            for name, (shown, value) in changes.items()
+            if (field := plan.header.get(name)) is not None and field.value == shown
+        ]
+        if not fields:
+            raise EditConflictError("header moved on")
+        for field, value in sorted(fields, key=lambda f: -f[0].span.start):  # bottom-up
+            text = set_header_field(text, plan, field.name, value)
+        return text
+    if kind == "log" and plan.log_row(task_id) is None:
+        if any(shown for shown, _ in changes.values()):
+            raise EditConflictError(f"log row {task_id} moved on")
+        return set_log_cells(text, plan, task_id, {c: v for c, (_, v) in changes.items()})
     task = plan.task(task_id) if kind == "task" else None
     row = plan.log_row(task_id) if kind == "log" else None
     holder = task.cells if task is not None else row.cells if row is not None else {}
-    cell = holder.get(column)
-    if cell is None or cell.raw != shown:
-        raise EditConflictError(f"{kind} {task_id} {column} moved on")
-    if kind == "task":
-        return set_cell(text, plan, task_id, column, value)
-    return set_log_cells(text, plan, task_id, {column: value})
+    todo = {
+        column: value
+        for column, (shown, value) in changes.items()
+        if (cell := holder.get(column)) is not None and cell.raw == shown
+    }
+    if not todo:
+        raise EditConflictError(f"{kind} {task_id} moved on")
+    if kind == "log":
+        return set_log_cells(text, plan, task_id, todo)
+    # Right to left within the row, so each edit leaves the next one's offsets intact.
+    for column in sorted(todo, key=lambda c: -holder[c].span.start):
+        text = set_cell(text, plan, task_id, column, todo[column])
+    return text

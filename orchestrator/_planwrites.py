@@ -26,6 +26,7 @@ from protocol import (
     set_cell,
     set_header_field,
     set_log_cells,
+    set_revision,
 )
 
 
@@ -50,6 +51,7 @@ class BatchResult:
     before: Plan | None = None  # the plan the batch was applied to
     last: Plan | None = None  # the last plan parsed; of `text` itself unless `stale`
     stale: bool = False
+    revision: int = 0  # the revision marker the batch wrote
 
     def after(self, file: str) -> Plan:
         """The plan of the text the batch produced, parsed only when someone asks."""
@@ -68,9 +70,12 @@ def run_batch(
     previous: Plan | None = None,
     known: tuple[str, Plan] | None = None,
     result: BatchResult | None = None,
+    revision: int | None = None,
 ) -> str:
     """Apply ``edits`` in order to ``text``; ``previous`` speeds up the re-parses, and
-    ``known`` (a text and its plan) skips the first parse when ``text`` is that text."""
+    ``known`` (a text and its plan) skips the first parse when ``text`` is that text.
+    When the edits change anything, the text is marked with ``revision``."""
+    original = text
     for edit in edits:
         edit.applied = False
     if known is not None and known[0] == text:
@@ -101,6 +106,9 @@ def run_batch(
             start = region[0] if region is not None else 0
             low = min(low, start) if stale else start
             stale = True
+    if revision is not None and text != original:
+        text = set_revision(text, revision)  # at the very end: no offset above it moves
+        stale = True
     if result is not None:
         result.text, result.before, result.last, result.stale = text, first, plan, stale
     return text

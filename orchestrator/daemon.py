@@ -23,10 +23,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from agents import Agent, ManualAgent, ScriptedAgent, TaskBrief
 from orchestrator import _planwrites as pw
 from orchestrator._context import Context, brief_for
-from orchestrator._ledger import CellKey, Change, Ledger, diff, restore
+from orchestrator._ledger import Change, Group, Ledger, grouped, restore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
-from orchestrator.filestore import FileNotReady, FileStore
+from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
 from orchestrator.journal import Journal
 from orchestrator.scheduler import (
     AdoptTask,
@@ -56,6 +56,7 @@ from protocol import (
     Task,
     check_plan,
     parse_plan,
+    read_revision,
 )
 
 log = structlog.get_logger()
@@ -68,8 +69,16 @@ _RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
 _SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
 
 
-def _restore(text: str, plan: Plan, *, key: CellKey, change: Change) -> str:
-    return restore(text, plan, key, *change)
+def _restores(stale: Mapping[tuple[str, str, str], Change]) -> list[pw.PlanEdit]:
+    """One edit per row (or the header) that a stale save took back."""
+    return [
+        pw.PlanEdit(functools.partial(_restore, group=g, changes=c), f"restore {g}")
+        for g, c in grouped(dict(stale)).items()
+    ]
+
+
+def _restore(text: str, plan: Plan, *, group: Group, changes: dict[str, Change]) -> str:
+    return restore(text, plan, group, changes)
 
 
 def default_agent_factory(task: Task, config: Config) -> Agent:
@@ -90,6 +99,7 @@ class Running:
     scope: anyio.CancelScope
     deliver: MemoryObjectSendStream[Message]  # the router's end
     inbox: MemoryObjectReceiveStream[Message]  # the agent's end
+    verdict: str | None = None  # Completed or Failed, once the agent said so
 
 
 class Daemon:
@@ -138,9 +148,9 @@ class Daemon:
         self._tg: TaskGroup | None = None
         self.ledger = Ledger()
         self._written: Plan | None = None  # the plan of the text Baton wrote last
-        self._seen: str | None = None  # the plan text Baton last read or wrote
         self._known: tuple[str, Plan] | None = None  # a text and its parse, to skip a re-parse
         self._records: list[Callable[[], None]] = []  # ledger entries of deferred writes
+        self._revision = 0  # the revision marker of Baton's latest write
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -222,7 +232,6 @@ class Daemon:
         digest = hashlib.sha256(raw).hexdigest()
         if digest == self._decided:
             return
-        self._seen = text
         for _ in range(_MAX_ROUNDS):
             if self._known is not None and self._known[0] == text:
                 plan = self._known[1]
@@ -240,19 +249,16 @@ class Daemon:
                 self._invalid = None
             self._valid.set()
             self._ended_with_newline = text.endswith("\n")
-            stale = self.ledger.stale_cells(plan)
+            stale = self.ledger.stale_cells(plan, read_revision(text))
             if stale:
-                # Maybe an editor saved from a buffer older than Baton's writes: give them
-                # back, cell by cell, where the file still shows the old value.
-                restores = [
-                    pw.PlanEdit(functools.partial(_restore, key=k, change=c), f"restore {k}")
-                    for k, c in stale.items()
-                ]
+                # An editor saved from a buffer older than Baton's latest writes: give
+                # them back, cell by cell, where the file still shows the old value.
+                restores = _restores(stale)
                 written = await self.write_plan(restores)
-                applied = sum(e.applied for e in restores)
-                if applied:
-                    log.warning("stale_save_merged", cells=applied)
-                    self._report("stale_save_merged", cells=applied)
+                if any(e.applied for e in restores):
+                    rows = sorted(f"{k}:{t}" if t else k for (k, t), _ in grouped(stale).items())
+                    log.warning("stale_save_merged", cells=len(stale), rows=rows)
+                    self._report("stale_save_merged", cells=len(stale))
                 if written != text:
                     text = written
                     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -352,6 +358,7 @@ class Daemon:
                 edits.append(pw.adopt(action.task_id, action.agent_id, action.at))
                 then.append(self._done_later(key))
                 log.info("task_adopted", task_id=action.task_id, attempt=action.attempt)
+                self._report("task_adopted", task_id=action.task_id)
             elif isinstance(action, FinishTask):
                 await self._finish(action, edits, then)
             elif isinstance(action, ResetTask):
@@ -359,6 +366,7 @@ class Daemon:
                 await self._begin(key, action, action.task_id, TaskState(action.attempt))
                 then.append(self._done_later(key))
                 log.info("task_reset", task_id=action.task_id, attempt=action.attempt)
+                self._report("task_reset", task_id=action.task_id)
             elif isinstance(action, StopAgent):
                 if (running := self.running.get(action.task_id)) is not None:
                     running.scope.cancel()
@@ -457,6 +465,12 @@ class Daemon:
         result = pw.BatchResult("")
 
         def batch(current: str) -> str:
+            # One number per write, kept through its merges with saves that slip in: every
+            # text that was on disk with it holds this write's edits. Never reused, even if
+            # the write does not land, since a save may have been loaded from it meanwhile.
+            if not result.revision:
+                self._revision = max(self._revision, read_revision(current) or 0) + 1
+                result.revision = self._revision
             return pw.run_batch(
                 current,
                 [*self._restores_for(current), *edits],
@@ -465,6 +479,7 @@ class Daemon:
                 previous=self.plan,
                 known=self._known,
                 result=result,
+                revision=result.revision,
             )
 
         while True:
@@ -473,36 +488,43 @@ class Daemon:
             except pw.PlanNotWritable:
                 await self._valid.wait()
                 continue
-            self._seen = text
-            if result.before is not None and result.text == text:
-                self._records.append(functools.partial(self._record, result))
+            except (FileNotReady, StoreConflict) as exc:
+                # An editor is mid-save (or saving non-stop): try again shortly.
+                log.warning("plan_write_delayed", reason=str(exc))
+                await anyio.sleep(_RETRY_SECONDS)
+                continue
+            if result.revision and read_revision(text) == result.revision:
+                # What landed holds this write's edits (maybe merged into a save that was
+                # itself loaded from this write's first attempt): it is Baton's newest version.
+                self._records.append(functools.partial(self._record, result, text))
                 if not defer:
                     self._flush_records()
             self.wake()
             return text
 
-    def _record(self, result: pw.BatchResult) -> None:
+    def _record(self, result: pw.BatchResult, text: str) -> None:
         assert result.before is not None
-        after = result.after(self.config.plan_file)
-        self.ledger.record(diff(result.before, after))
+        if result.text == text:
+            after = result.after(self.config.plan_file)
+        else:
+            after = parse_plan(text, file=self.config.plan_file, previous=result.before)
+        self.ledger.record(result.revision, result.before, after)
         self._written = after
-        self._known = (result.text, after)
+        self._known = (text, after)
 
     def _flush_records(self) -> None:
         while self._records:
             self._records.pop(0)()
 
     def _restores_for(self, current: str) -> list[pw.PlanEdit]:
-        """Restores for a text Baton did not expect: a save that slipped in while Baton was
-        writing may come from a stale buffer, and merging only this batch's edits into it
-        would quietly make its old cells the new baseline."""
-        if current == self._seen:
+        """Restores for the text a write is about to edit: a save that came in since Baton
+        last looked may be from a stale buffer, and editing it without them would quietly
+        make its old cells Baton's newest version."""
+        revision = read_revision(current)
+        if self.ledger.is_current(revision):
             return []
         plan = parse_plan(current, file=self.config.plan_file, previous=self.plan)
-        return [
-            pw.PlanEdit(functools.partial(_restore, key=k, change=c), f"restore {k}")
-            for k, c in self.ledger.stale_cells(plan).items()
-        ]
+        return _restores(self.ledger.stale_cells(plan, revision))
 
     def _report(self, event: str, **fields: Any) -> None:
         if self.progress is not None:
@@ -582,7 +604,8 @@ class Daemon:
                     agent = self.agent_factory(task, self.config)
                     log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
                     await agent.run(Context(self, running))
-                    await self._ended_without_verdict(task_id)
+                    if running.verdict is None:
+                        await self._ended_without_verdict(task_id)
             except Exception as exc:
                 log.exception("agent_crashed", error=str(exc))
                 with anyio.CancelScope(shield=True), anyio.move_on_after(10):

@@ -101,6 +101,17 @@ class FileStore:
             raise FileNotReady(f"{path}: empty")
         return raw.decode("utf-8", errors="replace"), raw
 
+    def _read_when_ready(self, path: Path) -> tuple[str, bytes]:
+        """:meth:`read`, waiting out a short truncate-then-write save."""
+        deadline = time.monotonic() + _SETTLE_LIMIT
+        while True:
+            try:
+                return self.read(path)
+            except FileNotReady:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(_SETTLE_SECONDS)
+
     @staticmethod
     def cleanup(directory: Path) -> list[Path]:
         """Remove temp files a crash left behind; returns what was removed."""
@@ -120,7 +131,7 @@ class FileStore:
 
     def _update(self, path: Path, edit: Callable[[str], str]) -> str:
         for _ in range(self.max_retries):
-            text, raw = self.read(path)
+            text, raw = self._read_when_ready(path)
             try:
                 new = edit(text)
             except EditConflictError:
@@ -134,30 +145,34 @@ class FileStore:
         raise StoreConflict(f"{path}: changed under the edit {self.max_retries} times")
 
     def _swap_in(self, path: Path, expected: bytes, new: str, edit: Callable[[str], str]) -> str:
-        for _ in range(self.max_retries):
+        # No retry limit here: once a save was displaced, only swapping in the merge of it
+        # keeps it, and each round waits for the displaced file to settle, so this cannot
+        # spin; it ends as soon as the person pauses for a moment.
+        failure: Exception | None = None  # why our edit could not go into their save
+        while True:
             data = new.encode("utf-8")
             tmp = self._temp(path, data)
             _exchange(tmp, path)
             displaced = tmp.read_bytes()
             if displaced != expected:
                 displaced = self._settled(tmp)  # a save is in progress or just landed
-            if displaced == expected:
-                tmp.unlink()
+            tmp.unlink()
+            # Truncated and never written back: nothing of theirs to keep, ours stands.
+            if displaced == expected or not displaced or new.encode("utf-8") == displaced:
                 _fsync_dir(path.parent)
+                if failure is not None:
+                    raise failure
                 return new
             # Someone saved between our read and the swap: merge our edit into their save.
             log.info("save_merged", file=path.name)
             theirs = displaced.decode("utf-8", errors="replace")
             try:
-                new = edit(theirs) if displaced else theirs
+                new, failure = edit(theirs), None
             except EditConflictError:
                 new = theirs  # their save changed our target: theirs wins
-            tmp.unlink()
+            except Exception as exc:  # e.g. their plan does not check out: put it back as is
+                new, failure = theirs, exc
             expected = data  # what we just put at the path
-            if new.encode("utf-8") == data:
-                _fsync_dir(path.parent)
-                return new
-        raise StoreConflict(f"{path}: saves kept arriving during the write")
 
     def _replace_if_unchanged(self, path: Path, expected: bytes, new: str) -> bool:
         data = new.encode("utf-8")
@@ -190,13 +205,17 @@ class FileStore:
 
     @staticmethod
     def _settled(path: Path) -> bytes:
-        """The file's bytes once they stop changing (an editor may still be writing)."""
+        """The file's bytes once they stop changing (an editor may still be writing).
+
+        An empty file is an editor between truncating and writing, so it is waited out
+        too; one still empty at the limit is returned as it is.
+        """
         data = path.read_bytes()
         deadline = time.monotonic() + _SETTLE_LIMIT
         while time.monotonic() < deadline:
             time.sleep(_SETTLE_SECONDS)
             again = path.read_bytes()
-            if again == data:
+            if again == data and data:
                 return data
             data = again
         return data

@@ -65,6 +65,7 @@ from protocol.messages import (
     set_message_status,
 )
 from protocol.plan import agent_id, parse_plan
+from protocol.revision import read_revision, set_revision
 
 __all__ = [
     "BLOCKED",
@@ -111,6 +112,7 @@ __all__ = [
     "parse_estimate",
     "parse_messages",
     "parse_plan",
+    "read_revision",
     "ready_tasks",
     "remaining_path_hours",
     "render_message",
@@ -119,6 +121,7 @@ __all__ = [
     "set_header_field",
     "set_log_cells",
     "set_message_status",
+    "set_revision",
     "topological_order",
     "waves",
 ]

@@ -61,6 +61,11 @@ class Recorder:
         self._changed.set()
         self._changed = anyio.Event()
 
+    def poke(self) -> None:
+        """Wake waiters without an event: something they check outside the daemon changed."""
+        self._changed.set()
+        self._changed = anyio.Event()
+
     def seen(self, event: str, **match: Any) -> bool:
         return any(
             e == event and all(f.get(k) == v for k, v in match.items()) for e, f in self.events

@@ -5,8 +5,15 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from orchestrator._ledger import Ledger, diff, restore
-from protocol import EditConflictError, parse_plan, set_cell, set_log_cells
+from orchestrator._ledger import Ledger, grouped, restore
+from protocol import (
+    EditConflictError,
+    parse_plan,
+    read_revision,
+    set_cell,
+    set_log_cells,
+    set_revision,
+)
 
 TEMPLATE = (Path(__file__).parent.parent / "fixtures" / "plans" / "template.md").read_text(
     encoding="utf-8"
@@ -19,7 +26,7 @@ class Run:
     def __init__(self) -> None:
         self.ledger = Ledger()
         self.text = TEMPLATE
-        self.versions = [TEMPLATE]
+        self.revision = 0
 
     def write(self, status: str | None = None, **log: str) -> None:
         before = self.text
@@ -28,8 +35,9 @@ class Run:
         if log:
             values = {k.replace("_", " "): v for k, v in log.items()}
             self.text = set_log_cells(self.text, parse_plan(self.text), "T1", values)
-        self.ledger.record(diff(parse_plan(before), parse_plan(self.text)))
-        self.versions.append(self.text)
+        self.revision += 1
+        self.text = set_revision(self.text, self.revision)
+        self.ledger.record(self.revision, parse_plan(before), parse_plan(self.text))
 
     def start(self, at: str) -> None:
         self.write(
@@ -41,11 +49,14 @@ class Run:
         self.write(Completed="t2", Actual_Duration="5s", Status="Completed")
 
     def merged(self, saved: str) -> str:
-        plan = parse_plan(saved)
-        for key, (shown, value) in self.ledger.stale_cells(plan).items():
+        stale = self.ledger.stale_cells(parse_plan(saved), read_revision(saved))
+        for group, changes in grouped(stale).items():
             with contextlib.suppress(EditConflictError):
-                saved = restore(saved, parse_plan(saved), key, shown, value)
+                saved = restore(saved, parse_plan(saved), group, changes)
         return saved
+
+    def stale(self) -> dict[object, object]:
+        return dict(self.ledger.stale_cells(parse_plan(self.text), read_revision(self.text)))
 
 
 def status_and_log(text: str) -> tuple[str, str, str, str]:
@@ -60,7 +71,7 @@ def test_own_writes_are_never_stale() -> None:
     run = Run()
     run.start("t1")
     run.complete()
-    assert run.ledger.stale_cells(parse_plan(run.text)) == {}
+    assert run.stale() == {}
 
 
 def test_stale_save_from_before_the_start_restores_the_whole_chain() -> None:
@@ -106,8 +117,9 @@ def test_rerun_does_not_resurrect_the_first_completion() -> None:
     run.start("t1")
     run.complete()
     run.text = set_cell(run.text, parse_plan(run.text), "T1", "Status", "Not Started")
+    run.write()  # Baton's next write carries the person's reset into its newest version
     run.start("t3")
-    assert run.ledger.stale_cells(parse_plan(run.text)) == {}
+    assert run.stale() == {}
     assert status_and_log(run.text) == ("In Progress", "t3", "", "In Progress")
 
 
@@ -132,3 +144,38 @@ def test_stale_save_that_also_edits_a_baton_cell() -> None:
     row = parse_plan(merged).log_row("T1")
     assert row is not None
     assert row.notes == "person's note"
+
+
+def test_log_row_dropped_by_a_stale_save_comes_back_whole() -> None:
+    """A buffer from before Baton added T8's log row: the row is added back, not lost."""
+    run = Run()
+    plan = parse_plan(run.text)
+    before = run.text
+    run.text = set_log_cells(run.text, plan, "T8", {"Agent ID": "x-001", "Status": "In Progress"})
+    run.revision += 1
+    run.text = set_revision(run.text, run.revision)
+    run.ledger.record(run.revision, parse_plan(before), parse_plan(run.text))
+    merged = run.merged(before)
+    added = parse_plan(merged).log_row("T8")
+    assert added is not None
+    assert (added.agent_id, added.status) == ("x-001", "In Progress")
+
+
+def test_save_from_the_newest_revision_is_taken_as_meant() -> None:
+    """Setting several of Baton's cells back by hand, in an up-to-date buffer, is respected."""
+    run = Run()
+    run.start("t1")
+    run.complete()
+    plan = parse_plan(run.text)
+    edited = set_cell(run.text, plan, "T1", "Status", "Not Started")
+    edited = set_log_cells(edited, parse_plan(edited), "T1", {"Status": "Not Started"})
+    assert run.merged(edited) == edited
+
+
+def test_save_without_a_marker_is_merged_against_the_oldest_version() -> None:
+    """A buffer loaded before Baton's first write carries no marker: all is restored."""
+    run = Run()
+    run.start("t1")
+    run.complete()
+    assert read_revision(TEMPLATE) is None
+    assert status_and_log(run.merged(TEMPLATE)) == ("Completed", "t1", "t2", "Completed")

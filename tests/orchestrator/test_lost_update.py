@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import anyio
-import pytest
+import watchfiles
 
 from orchestrator.daemon import Daemon
 from protocol import parse_plan
 from tests.orchestrator.conftest import Recorder, make_config
 
+WRITER = "tests.orchestrator.helpers.writer"
+SAVES = os.environ.get("BATON_WRITER_SAVES", "300")  # `make soak` raises it
+SEED = os.environ.get("BATON_WRITER_SEED", "7")
 SLOW_SCRIPT = """
 [scripts.default]
 steps = [
@@ -25,7 +29,11 @@ steps = [
 """
 
 
-@pytest.mark.soak  # not yet reliable: a stale save can still cost a log cell (see CHANGELOG)
+async def poke_on_change(directory: Path, rec: Recorder, stop: anyio.Event) -> None:
+    async for _ in watchfiles.awatch(directory, step=10, stop_event=stop):
+        rec.poke()
+
+
 async def test_writer_and_daemon_lose_nothing(plan_repo: Path) -> None:
     """Hundreds of saves (rename, truncate, stale) race the daemon; every edit survives."""
     rec = Recorder()
@@ -44,14 +52,18 @@ async def test_writer_and_daemon_lose_nothing(plan_repo: Path) -> None:
         await tg.start(daemon.run)
         await rec.wait_for(lambda: rec.seen("task_started", task_id="T1"))
         writer = await anyio.run_process(
-            [sys.executable, "-m", "tests.orchestrator.helpers.writer", str(plan_path), "300", "7"],
+            [sys.executable, "-m", WRITER, str(plan_path), SAVES, SEED],
             cwd=Path(__file__).parent.parent.parent,
             check=True,
         )
         model.update(json.loads(writer.stdout))
         # The writer's last saves may come from stale buffers: the daemon must restore its
         # transitions and still finish the run.
+        # The last restore may land with no progress event: re-check on every change too.
+        stop = anyio.Event()
+        tg.start_soon(poke_on_change, plan_repo, rec, stop)
         await rec.wait_for(finished, seconds=90)
+        stop.set()
         daemon.stop()
     text = plan_path.read_text(encoding="utf-8")
     plan = parse_plan(text)
@@ -65,3 +77,7 @@ async def test_writer_and_daemon_lose_nothing(plan_repo: Path) -> None:
         else:
             assert plan.log_row(task_id).notes == value  # type: ignore[union-attr]
     assert len(model) >= 10
+    # The writer never touched a status: no stale save may pass for a person's reset.
+    assert sorted(rec.order("task_started")) == [f"T{i}" for i in range(1, 8)]
+    assert not rec.seen("task_adopted")
+    assert not rec.seen("task_reset")
