@@ -229,18 +229,21 @@ class Plan:
     # The split lines and block structure this plan was read from, so that the next parse of
     # a text that differs only in table cells can skip markdown-it (see ``parse_plan``).
     source: object = field(default=None, repr=False, compare=False)
+    # Lookups by task id, built on first use (the scheduler asks for every task).
+    _by_id: dict[str, Task] = field(default_factory=dict, repr=False, compare=False)
+    _log_by_id: dict[str, LogRow] = field(default_factory=dict, repr=False, compare=False)
 
     def task(self, task_id: str) -> Task | None:
-        for t in self.tasks:
-            if t.id == task_id:
-                return t
-        return None
+        if not self._by_id and self.tasks:
+            for t in reversed(self.tasks):  # the first of duplicate ids wins
+                self._by_id[t.id] = t
+        return self._by_id.get(task_id)
 
     def log_row(self, task_id: str) -> LogRow | None:
-        for r in self.log:
-            if r.task_id == task_id:
-                return r
-        return None
+        if not self._log_by_id and self.log:
+            for r in reversed(self.log):
+                self._log_by_id[r.task_id] = r
+        return self._log_by_id.get(task_id)
 
     def model_for(self, task_id: str) -> ModelAssignment | None:
         for m in self.models:

@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 
 from protocol._model import Cell, Row, Table
 from protocol._text import Lines, Span
+from protocol.revision import is_marker_line
 
 # Inline parsing is never needed (we re-split the raw lines) and is most of markdown-it's cost.
 _PIPE = re.compile(r"\|")
@@ -92,17 +93,48 @@ def _reuse(lines: Lines, old_lines: Lines, old: Blocks) -> Blocks | None:
     if len(lines) != len(old_lines):
         return None
     body_rows = {n for t in old.tables for n in range(t.header_line + 2, t.last_line + 1)}
+    changed: set[int] = set()
     for n in range(1, len(lines) + 1):
         new = lines.content(n)
-        if new != old_lines.content(n) and (n not in body_rows or not new.lstrip().startswith("|")):
-            return None
+        if new == old_lines.content(n):
+            continue
+        if n in body_rows and new.lstrip().startswith("|"):
+            changed.add(n)
+        elif not (is_marker_line(new) and is_marker_line(old_lines.content(n))):
+            return None  # structure may have moved: a full scan
     tables = []
     for t in old.tables:
-        table = _read_table(lines, t.header_line, t.last_line)
+        table = _reread_table(lines, old_lines, t, changed)
         if table is None:
             return None
         tables.append(table)
     return Blocks(tuple(tables), old.headings, old.opaque, old.fences)
+
+
+def _reread_table(lines: Lines, old_lines: Lines, old: Table, changed: set[int]) -> Table | None:
+    """``old`` as it stands in ``lines``: changed rows are split again, unchanged ones only
+    moved by as much as the text before them grew or shrank."""
+    rows: list[Row] = []
+    for row in old.rows:
+        n = row.line
+        if n in changed:
+            cells = split_row(lines, n)
+            if cells is None:
+                return None
+            rows.append(Row(cells, lines.span(n, 0, lines.end(n) - lines.start(n))))
+            continue
+        delta = lines.start(n) - old_lines.start(n)
+        rows.append(row if not delta else _moved(row, delta))
+    return Table(old.header, tuple(rows), header_line=old.header_line, last_line=old.last_line)
+
+
+def _moved(row: Row, delta: int) -> Row:
+    cells = tuple(
+        Cell(c.raw, Span(c.span.start + delta, c.span.end + delta, c.span.line, c.span.col))
+        for c in row.cells
+    )
+    s = row.span
+    return Row(cells, Span(s.start + delta, s.end + delta, s.line, s.col))
 
 
 def _read_table(lines: Lines, first: int, last: int) -> Table | None:

@@ -29,6 +29,11 @@ def _find(text: str) -> tuple[int, int, int] | None:
     return None
 
 
+def is_marker_line(line: str) -> bool:
+    """Whether ``line`` (without its ending) is a revision marker."""
+    return line.startswith(_OPEN) and line.rstrip().endswith(_CLOSE)
+
+
 def read_revision(text: str) -> int | None:
     """The revision a plan text carries, or None when it has no marker."""
     found = _find(text)
@@ -50,4 +55,4 @@ def set_revision(text: str, revision: int) -> str:
     return f"{text}{eol if text else ''}{_OPEN}{revision}{_CLOSE}{eol}"
 
 
-__all__ = ["read_revision", "set_revision"]
+__all__ = ["is_marker_line", "read_revision", "set_revision"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol._errors import BlockerEntryError, PlanSyntaxError
 from protocol.plan import expand_range, parse_plan, split_agent_skills, worktree_folder
@@ -204,3 +206,36 @@ def test_reparse_with_previous_equals_fresh_parse() -> None:
     assert parse_plan(moved, previous=plan) == parse_plan(moved)
     cut = text.replace("| T7 |", "T7 |", 1)  # a row edited into something else
     assert parse_plan(cut, previous=plan) == parse_plan(cut)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["T1", "T2", "T4", "T7"]),
+            st.sampled_from(["Status", "Description", "Estimate", "log Notes", "log Started"]),
+            st.text(alphabet="abc |-\\`é", max_size=12),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 10**4),
+)
+def test_reparse_after_any_cell_edits_equals_fresh_parse(
+    edits: list[tuple[str, str, str]], revision: int
+) -> None:
+    """Row reuse (unchanged rows only moved) and a changed revision marker never make the
+    incremental read differ from a fresh one."""
+    from protocol import set_revision
+    from protocol.edit import escape_cell, set_cell, set_log_cells
+
+    text = set_revision(TEMPLATE, 1)
+    plan = parse_plan(text)
+    for task_id, column, value in edits:
+        current = parse_plan(text)
+        if column.startswith("log "):
+            text = set_log_cells(text, current, task_id, {column[4:]: escape_cell(value)})
+        else:
+            text = set_cell(text, current, task_id, column, escape_cell(value))
+    text = set_revision(text, revision)
+    assert parse_plan(text, previous=plan) == parse_plan(text)
