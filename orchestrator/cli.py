@@ -119,6 +119,37 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to build it (default: a new temp dir)",
     )
+    service = sub.add_parser(
+        "service",
+        help="install a systemd unit that runs baton for a plan",
+        description="Manage the systemd unit that runs `baton run` for one plan directory.",
+    )
+    service_actions = service.add_subparsers(dest="action", metavar="ACTION", required=True)
+    install = with_dir(
+        service_actions.add_parser(
+            "install",
+            help="write, enable and start the unit for D",
+            description="Write a hardened unit baton-<name of D>.service that runs `baton run "
+            "--dir D`, then run systemctl daemon-reload and enable --now. System units run as "
+            "user baton and read ANTHROPIC_API_KEY from /etc/baton/baton.env; user units from "
+            "~/.config/baton/baton.env.",
+        )
+    )
+    install.add_argument(
+        "--user", action="store_true", help="a user unit (systemctl --user), not a system unit"
+    )
+    install.add_argument(
+        "--unit-dir",
+        type=Path,
+        metavar="P",
+        help="write the unit here (default: /etc/systemd/system, or ~/.config/systemd/user)",
+    )
+    install.add_argument(
+        "--no-enable", action="store_true", help="write the unit but leave systemctl alone"
+    )
+    install.add_argument(
+        "--print", action="store_true", help="print the unit instead of installing it"
+    )
     return parser
 
 
@@ -136,6 +167,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The demo prints its own progress lines; the log shows only what went wrong.
         logs.configure("console", stream=sys.stderr, level=logging.WARNING)
         return anyio.run(run_demo, args.path)
+    if args.command == "service":
+        from orchestrator import service
+
+        kind: service.Kind = "user" if args.user else "system"
+        try:
+            if args.print:
+                print(service.plan_unit(kind, args.dir).text, end="")
+                return EXIT_OK
+            path = service.install(
+                kind, args.dir, unit_dir=args.unit_dir, enable=not args.no_enable
+            )
+        except (ConfigError, service.ServiceError) as exc:
+            print(f"baton: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        print(f"wrote {path}" if args.no_enable else f"wrote {path}, enabled and started it")
+        return EXIT_OK
     try:
         inputs = load_inputs(args.dir)
     except InputError as exc:
