@@ -62,6 +62,9 @@ class Config:
     notify_command: tuple[str, ...] = ()
     command: tuple[str, ...] = ()
     scripts: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    # A fixed answer to every Question sent to the Orchestrator, standing in for the
+    # orchestrator model (demos and rehearsals); None: questions go to a person.
+    orchestrator_answer: str | None = None
     source: Path | None = None
 
     @property
@@ -105,6 +108,7 @@ _TOP_KEYS = {
     "notify_command",
     "command",
     "scripts",
+    "orchestrator",
 }
 
 
@@ -168,7 +172,16 @@ def load_config(
         notify_command=_argv(data, "notify_command", where),
         command=_argv(data, "command", where),
         scripts=_scripts(_table(data, "scripts", where), where),
+        orchestrator_answer=_orchestrator(_table(data, "orchestrator", where), where),
     )
+
+
+def _orchestrator(table: Mapping[str, Any], where: str) -> str | None:
+    _no_unknown(table, {"answer"}, where, "orchestrator.")
+    answer = table.get("answer")
+    if answer is not None and (not isinstance(answer, str) or not answer.strip()):
+        raise ConfigError(f"{where}: orchestrator.answer must be a non-empty string")
+    return answer.strip() if answer else None
 
 
 # -- value readers -------------------------------------------------------------------------

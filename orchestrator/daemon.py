@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import anyio
@@ -28,6 +28,8 @@ from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_i
 from orchestrator.config import Config
 from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
 from orchestrator.journal import Journal
+from orchestrator.notify import Notifier
+from orchestrator.router import Router
 from orchestrator.scheduler import (
     AdoptTask,
     BudgetExhausted,
@@ -45,6 +47,7 @@ from orchestrator.scheduler import (
     plan_status,
 )
 from orchestrator.sdnotify import SdNotifier
+from orchestrator.triage import Orchestrator
 from orchestrator.watcher import DirectoryWatcher
 from orchestrator.worktrees import WorktreeError, Worktrees, default_parent
 from protocol import (
@@ -67,6 +70,7 @@ _MAX_ROUNDS = 8  # decisions per change; each round acts on the text the last on
 _INBOX_SIZE = 1000
 _RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
 _SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
+_TIMER_SECONDS = 1.0  # how often SLA timers and message deadlines are checked
 
 
 def _restores(stale: Mapping[tuple[str, str, str], Change]) -> list[pw.PlanEdit]:
@@ -100,6 +104,7 @@ class Running:
     deliver: MemoryObjectSendStream[Message]  # the router's end
     inbox: MemoryObjectReceiveStream[Message]  # the agent's end
     verdict: str | None = None  # Completed or Failed, once the agent said so
+    delivered: set[str] = field(default_factory=set)  # ids of the messages it was given
 
 
 class Daemon:
@@ -151,6 +156,9 @@ class Daemon:
         self._known: tuple[str, Plan] | None = None  # a text and its parse, to skip a re-parse
         self._records: list[Callable[[], None]] = []  # ledger entries of deferred writes
         self._revision = 0  # the revision marker of Baton's latest write
+        self.notify = Notifier(config.notify_command)
+        self.orchestrator = Orchestrator(self, self.notify)
+        self.router = Router(self, self.orchestrator.handle)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -166,10 +174,12 @@ class Daemon:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                self.notify.tg = tg
                 await tg.start(self.watcher.run, self._on_change)
                 await self._recover()
                 tg.start_soon(self._loop)
                 tg.start_soon(self._tick)
+                tg.start_soon(self._timers)
                 tg.start_soon(self.notifier.watchdog_loop)
                 self.notifier.ready()
                 log.info(
@@ -203,6 +213,15 @@ class Daemon:
     def _on_change(self, names: frozenset[str]) -> None:
         self.wake()
 
+    async def _timers(self) -> None:
+        """SLA and deadline checks, on the injected clock."""
+        while True:
+            await self.clock.sleep(_TIMER_SECONDS)
+            try:
+                await self.orchestrator.check_timers()
+            except Exception as exc:
+                log.exception("timers_failed", error=str(exc))
+
     async def _tick(self) -> None:
         while True:
             await anyio.sleep(self.config.reconcile_seconds)
@@ -215,6 +234,9 @@ class Daemon:
             self._wake = anyio.Event()
             try:
                 await self.reconcile()
+                await self.router.poll()
+                if self.plan is not None and self._valid.is_set():
+                    await self.orchestrator.triage(self.plan)
             except Exception as exc:  # one failed pass must not take the daemon down
                 log.exception("reconcile_failed", error=str(exc))
                 self._decided = None
@@ -444,6 +466,8 @@ class Daemon:
             duration = format_duration((end - start).total_seconds())
         edits.append(pw.finish(a.task_id, a.status, a.at, duration))
         then.append(self._done_later(key))
+        if a.status == COMPLETED:
+            then.append(functools.partial(self.orchestrator.handoff, a.task_id, state.attempt))
         event = "task_completed" if a.status == COMPLETED else "task_failed"
         log.info(event, task_id=a.task_id, attempt=a.attempt, duration=duration)
         self._report(event, task_id=a.task_id, duration=duration)
@@ -601,6 +625,7 @@ class Daemon:
                         log.info("worktree_created", path=str(result.path), branch=result.branch)
                     if intent_key is not None:
                         await self._done_later(intent_key)()
+                    await self.router.on_agent_started(running)
                     agent = self.agent_factory(task, self.config)
                     log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
                     await agent.run(Context(self, running))

@@ -23,7 +23,7 @@ from orchestrator.daemon import Daemon
 from protocol import parse_plan
 from protocol.messages import NEW_MESSAGES_FILE
 
-DEMO_CONFIG = """\
+DEMO_CONFIG = '''\
 # baton demo: every task is played by a scripted agent (no API key, no cost).
 max_agents = 4
 reconcile_seconds = 5
@@ -38,7 +38,36 @@ steps = [
   { commit = "{task_id}: work of {agent_id}" },
   { complete = "{task_id} done by {agent_id}" },
 ]
-"""
+
+# T3 asks a question, then hits the template's RS256 blocker: the orchestrator answers the
+# question and decides the blocker by the option the entry recommends.
+[[scripts.T3.steps]]
+send = "Should access tokens live 15 or 60 minutes?"
+to = "Orchestrator"
+type = "Question"
+await_reply = true
+
+[[scripts.T3.steps]]
+blocker = "JWT library has a known bug with ES256 signatures"
+severity = "Medium"
+type = "Technical"
+resolution = """Decide between: (1) Use workaround, (2) Switch to RS256 (recommended), \\
+  (3) Use alternative library"""
+escalation = "No - can proceed with RS256 (recommended)"
+
+[[scripts.T3.steps]]
+write = "work/{task_id}.md"
+content = "# {task_id}\\n\\nRS256 tokens, 15 minutes.\\n"
+
+[[scripts.T3.steps]]
+commit = "{task_id}: RS256 tokens"
+
+[[scripts.T3.steps]]
+complete = "{task_id} done by {agent_id} with RS256"
+
+[orchestrator]
+answer = "15 minutes, with a refresh token of 7 days."
+'''
 
 
 def template_text() -> str:
@@ -87,6 +116,12 @@ class _Printer:
             line = f"plan invalid: {where}: {fields.get('reason')}"
         elif event == "plan_status_changed":
             line = f"plan status: {fields.get('status')}"
+        elif event == "message_delivered":
+            line = f"{task} received a {fields.get('type')} from {fields.get('sender')}"
+        elif event == "blocker_triaged":
+            line = f"{task} blocker triaged: {fields.get('decision')}"
+        elif event == "question_answered":
+            line = f"{fields.get('sender')}'s question answered by the orchestrator"
         else:
             line = f"{event} {task}".strip()
         print(f"  {t}  {line}", file=self.out, flush=True)

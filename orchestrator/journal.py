@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS events (
     task_id TEXT,
     payload TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS marks (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
 CREATE TABLE IF NOT EXISTS costs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     task_id TEXT,
@@ -168,6 +173,28 @@ class Journal:
                 "INSERT INTO events (kind, task_id, payload) VALUES (?, ?, ?)",
                 (kind, task_id, json.dumps(payload, sort_keys=True)),
             )
+
+    # -- marks: timers and once-only deeds of routing and triage, by key -----------------
+
+    def mark(self, key: str, value: str) -> bool:
+        """Record ``key`` once; False (and nothing changed) when it was recorded before."""
+        with self._tx() as db:
+            cur = db.execute("INSERT OR IGNORE INTO marks (key, value) VALUES (?, ?)", (key, value))
+            return cur.rowcount == 1
+
+    def set_mark(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO marks (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def marks(self, prefix: str) -> dict[str, str]:
+        rows = self._query(
+            "SELECT key, value FROM marks WHERE key >= ? AND key < ?", (prefix, prefix + "\uffff")
+        )
+        return {k: v for k, v in rows}
 
     # -- money -----------------------------------------------------------------------------
 

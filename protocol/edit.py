@@ -93,10 +93,12 @@ def set_header_field(text: str, plan: Plan, name: str, value: str) -> str:
     return replace_span(text, field.span, field.value, value, what=f"**{name}:**")
 
 
-def append_blocker_line(text: str, entry: BlockerEntry, line: str) -> str:
-    """Append ``line`` (e.g. ``**Triage:** … - …``) right after the entry's last line."""
-    if "\n" in line or "\r" in line:
-        raise ValueError(f"append one line at a time, got {line!r}")
+def append_blocker_line(text: str, entry: BlockerEntry, line: str, *more: str) -> str:
+    """Append ``line`` (e.g. ``**Triage:** … - …``), and ``more`` lines after it, right
+    after the entry's last line."""
+    for one in (line, *more):
+        if "\n" in one or "\r" in one:
+            raise ValueError(f"append whole lines, each without a line break, got {one!r}")
     if entry.heading.slice(text) != entry.heading_text or (
         text[entry.end - len(entry.tail) : entry.end] != entry.tail
     ):
@@ -105,7 +107,7 @@ def append_blocker_line(text: str, entry: BlockerEntry, line: str) -> str:
         )
     eol = Lines(text).eol
     prefix = "" if entry.tail.endswith("\n") else eol
-    return text[: entry.end] + prefix + line + eol + text[entry.end :]
+    return text[: entry.end] + prefix + eol.join((line, *more)) + eol + text[entry.end :]
 
 
 def add_blocker_entry(

@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
+import watchfiles
 
 from orchestrator.config import Config, load_config
 from orchestrator.daemon import Daemon
@@ -84,6 +85,23 @@ def make_config(repo: Path, toml: str = "", agents: str | None = None) -> Config
     if toml:
         (repo / "baton.toml").write_text(toml, encoding="utf-8")
     return load_config(repo, environ={}, agents_override=agents)
+
+
+@asynccontextmanager
+async def watching(directory: Path, rec: Recorder) -> AsyncIterator[None]:
+    """Poke ``rec`` on every change under ``directory``, so waits can check files."""
+    stop = anyio.Event()
+
+    async def poke() -> None:
+        async for _ in watchfiles.awatch(directory, step=10, stop_event=stop):
+            rec.poke()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(poke)
+        try:
+            yield
+        finally:
+            stop.set()
 
 
 @asynccontextmanager

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import anyio
-import watchfiles
 
 from orchestrator.daemon import Daemon
 from protocol import parse_plan
-from tests.orchestrator.conftest import Recorder, make_config
+from tests.orchestrator.conftest import Recorder, make_config, watching
 
 WRITER = "tests.orchestrator.helpers.writer"
 SAVES = os.environ.get("BATON_WRITER_SAVES", "300")  # `make soak` raises it
@@ -27,11 +26,6 @@ steps = [
   { complete = "{task_id} done" },
 ]
 """
-
-
-async def poke_on_change(directory: Path, rec: Recorder, stop: anyio.Event) -> None:
-    async for _ in watchfiles.awatch(directory, step=10, stop_event=stop):
-        rec.poke()
 
 
 async def test_writer_and_daemon_lose_nothing(plan_repo: Path) -> None:
@@ -60,10 +54,8 @@ async def test_writer_and_daemon_lose_nothing(plan_repo: Path) -> None:
         # The writer's last saves may come from stale buffers: the daemon must restore its
         # transitions and still finish the run.
         # The last restore may land with no progress event: re-check on every change too.
-        stop = anyio.Event()
-        tg.start_soon(poke_on_change, plan_repo, rec, stop)
-        await rec.wait_for(finished, seconds=90)
-        stop.set()
+        async with watching(plan_repo, rec):
+            await rec.wait_for(finished, seconds=90)
         daemon.stop()
     text = plan_path.read_text(encoding="utf-8")
     plan = parse_plan(text)

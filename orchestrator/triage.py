@@ -1,0 +1,346 @@
+"""The orchestrator's own work: its inbox, blocker triage and the SLA (SPEC sec. 4 and 5).
+
+- A Blocker message becomes an entry under Notes and Blockers (or is matched to the entry
+  its sender already wrote), and its task goes Blocked.
+- A Question is answered when an orchestrator answer is configured, else escalated.
+- Every open entry gets a ``**Triage:**`` line as soon as Baton sees it: with
+  ``Escalation: No`` the entry's own recommended option is decided and a ``**Resolution:**``
+  follows; otherwise a person is notified.
+- A ``**Resolution:**`` line, whoever wrote it, goes to the blocked agent as a Directive and
+  its task back to In Progress — once, recorded in the journal.
+- An entry without a Resolution once its SLA has passed is an ``sla_breached`` error,
+  notified once and then reminded every ``triage_reminder_minutes``; a message whose
+  DEADLINE passes before it is Resolved is escalated. Timers live in the journal, so a
+  restart keeps their start; the clock is injected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import structlog
+
+from orchestrator import _planwrites as pw
+from orchestrator.clock import iso, parse_iso
+from orchestrator.filestore import FileNotReady
+from orchestrator.notify import Notifier
+from protocol import (
+    BLOCKED,
+    IN_PROGRESS,
+    BlockerEntry,
+    EditConflictError,
+    Message,
+    Plan,
+    add_blocker_entry,
+    agent_id,
+    append_blocker_line,
+    append_message,
+    parse_messages,
+    render_message,
+)
+from protocol.blockers import recommended_option
+from protocol.messages import NEW_MESSAGES_FILE
+
+if TYPE_CHECKING:
+    from orchestrator.daemon import Daemon
+
+log = structlog.get_logger()
+
+ORCHESTRATOR = "Orchestrator"
+_PRIORITY_SEVERITY = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
+
+
+def entry_key(entry: BlockerEntry) -> str:
+    return f"{entry.task_id}|{entry.agent_id}|{entry.timestamp}"
+
+
+def _minute(timestamp: str) -> str:
+    """``2025-12-13T15:45:00Z`` → ``2025-12-13 15:45``, the entry heading's form."""
+    moment = parse_iso(timestamp)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else timestamp[:16].replace("T", " ")
+
+
+class Orchestrator:
+    def __init__(self, daemon: Daemon, notifier: Notifier) -> None:
+        self.daemon = daemon
+        self.notifier = notifier
+        self._seen: set[str] = set()  # entries whose first sighting is in the journal
+        self._acted: set[str] = set()  # entries whose resolution was sent
+
+    @property
+    def journal(self) -> Any:
+        return self.daemon.journal
+
+    def now(self) -> datetime:
+        return self.daemon.clock.now()
+
+    async def _mark(self, key: str, value: str = "") -> bool:
+        return bool(
+            await anyio.to_thread.run_sync(self.journal.mark, key, value or iso(self.now()))
+        )
+
+    # -- the inbox ---------------------------------------------------------------------------
+
+    async def handle(self, messages: Sequence[Message]) -> set[str]:
+        """Handle messages to the Orchestrator; returns the ids that are now Resolved."""
+        resolved: set[str] = set()
+        for m in messages:
+            if not await self._mark(f"handled:{m.id}"):
+                continue  # handled before a restart
+            if m.type == "Blocker":
+                await self._blocker_message(m)
+            elif m.type == "Question":
+                if await self._question(m):
+                    resolved.add(m.id)
+            else:
+                log.info("message_recorded", message_id=m.id, type=m.type, sender=m.sender)
+                resolved.add(m.id)
+        return resolved
+
+    async def _blocker_message(self, m: Message) -> None:
+        plan = self.daemon.plan
+        if plan is None or not m.task or plan.task(m.task) is None:
+            self._escalate("blocker_without_task", f"Blocker from {m.sender} names no task", m)
+            return
+        when = _minute(m.timestamp)
+        if any(
+            b.task_id == m.task and b.agent_id == m.sender and b.timestamp == when
+            for b in plan.blockers
+        ):
+            return  # its sender wrote the entry too
+        words = (m.text or m.body).replace("\n", " ").strip()
+        options = re.search(r"Options?:\s*(.*)$", words)
+        fields = {
+            "Severity": _PRIORITY_SEVERITY.get((m.priority or "").casefold(), "Medium"),
+            "Blocker Type": "Technical",
+            "Description": words[: options.start()].strip() if options else words,
+            "Required Resolution": options.group(1) if options else "A decision",
+            "Escalation": "No" if "recommended" in words.casefold() else "Yes",
+        }
+        task_id, sender = m.task, m.sender
+
+        def add(text: str, current: Plan) -> str:
+            return add_blocker_entry(
+                text, current, task_id=task_id, agent_id=sender, timestamp=when, fields=fields
+            )
+
+        await self.daemon.write_plan(
+            [pw.PlanEdit(add, f"blocker {task_id}"), pw.status(task_id, BLOCKED, pw.ACTIVE)]
+        )
+        log.info("blocker_recorded", task_id=task_id, message_id=m.id)
+
+    async def _question(self, m: Message) -> bool:
+        answer = self.daemon.config.orchestrator_answer
+        if answer is None:
+            self._escalate("question", f"Question from {m.sender}: {m.text or m.body}", m)
+            return False
+        await self.send(m.sender, "Directive", answer, task=m.task)
+        log.info("question_answered", message_id=m.id, sender=m.sender)
+        self.daemon._report("question_answered", sender=m.sender, task_id=m.task)
+        return True
+
+    def _escalate(self, reason: str, summary: str, m: Message | None = None) -> None:
+        fields: dict[str, Any] = {"reason": reason}
+        if m is not None:
+            fields.update(message_id=m.id, message_ts=m.timestamp, sender=m.sender)
+        log.warning("escalated", summary=summary, **fields)
+        self.daemon._report("escalated", summary=summary, **fields)
+        self.notifier.notify("escalated", summary, fields)
+
+    async def send(
+        self, to: str, type: str, text: str, *, task: str | None = None, body: str = ""
+    ) -> None:
+        """Append an ordinary message from the Orchestrator to the log."""
+        block = render_message(
+            sender=ORCHESTRATOR,
+            to=to,
+            type=type,
+            timestamp=iso(self.now()),
+            task=task,
+            text=text,
+            body=body,
+        )
+        path = self.daemon.config.messages_path
+
+        def ensure() -> None:
+            if not path.exists() or path.stat().st_size == 0:
+                path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
+
+        await anyio.to_thread.run_sync(ensure)
+        await self.daemon.store.update(path, lambda current: append_message(current, block))
+        log.info("message_sent", sender=ORCHESTRATOR, to=to, type=type, task_id=task)
+
+    # -- handoffs ----------------------------------------------------------------------------
+
+    async def handoff(self, task_id: str, attempt: int) -> None:
+        """Tell the agents of the tasks that wait for ``task_id`` what it delivered."""
+        plan = self.daemon.plan
+        task = plan.task(task_id) if plan else None
+        if plan is None or task is None:
+            return
+        downstream = [agent_id(plan, t) for t in plan.tasks if task_id in t.dependencies]
+        if not downstream or not await self._mark(f"handoff:{task_id}:{attempt}"):
+            return
+        sender = agent_id(plan, task)
+        own = [
+            m
+            for m in self.daemon.router.known.values()
+            if m.type == "Handoff" and m.sender == sender and m.task == task_id
+        ]
+        lines = ["**Deliverables:**", f"- Branch: {task.branch}"]
+        try:
+            summary = await self.daemon.worktrees.changes(task.worktree)
+        except Exception as exc:  # no worktree (a person did it by hand), or git failed
+            log.info("handoff_without_git", task_id=task_id, reason=str(exc))
+        else:
+            lines.append(
+                f"- Commits: {summary.commit_count} commits, "
+                f"+{summary.lines_added}/-{summary.lines_removed} lines"
+            )
+            if summary.files:
+                lines.append(f"- Files Modified: {', '.join(summary.files[:20])}")
+        if own:
+            m = own[-1]
+            lines += ["", f"**Notes for Downstream:** see {m.sender}'s Handoff of {m.timestamp}."]
+        await self.send(
+            ", ".join(downstream),
+            "Handoff",
+            f"{task_id} is Completed; its work is on {task.branch}.",
+            task=task_id,
+            body="\n".join(lines),
+        )
+
+    # -- triage ------------------------------------------------------------------------------
+
+    async def triage(self, plan: Plan) -> None:
+        """Triage new entries and act on new resolutions; called on every valid plan."""
+        for entry in plan.blockers:
+            if entry.problem is not None:
+                continue  # reported by the plan check; left as it is
+            key = entry_key(entry)
+            if key not in self._seen:
+                await self._mark(f"blocker_seen:{key}")  # keeps its first time over restarts
+                self._seen.add(key)
+            if entry.resolution is not None:
+                await self._resolved(plan, entry, key)
+            elif entry.triage is None:
+                await self._triage(entry, key)
+
+    async def _triage(self, entry: BlockerEntry, key: str) -> None:
+        stamp = self.now().strftime("%Y-%m-%d %H:%M")
+        choice = None if entry.escalate else recommended_option(entry)
+        if choice is None:
+            lines = [f"**Triage:** {stamp} - Escalated to a person: a decision is needed."]
+        else:
+            lines = [
+                f"**Triage:** {stamp} - Decided by the orchestrator: {choice}.",
+                f"**Resolution:** {stamp} - Orchestrator approved {choice}.",
+            ]
+
+        def append(text: str, plan: Plan) -> str:
+            current = next((b for b in plan.blockers if entry_key(b) == key), None)
+            if current is None or current.triage is not None or current.resolution is not None:
+                raise EditConflictError(f"blocker {key} changed")
+            return append_blocker_line(text, current, *lines)
+
+        edit = pw.PlanEdit(append, f"triage {key}")
+        await self.daemon.write_plan([edit])
+        if not edit.applied:
+            return
+        log.info("blocker_triaged", task_id=entry.task_id, decision=choice or "escalated")
+        self.daemon._report(
+            "blocker_triaged", task_id=entry.task_id, decision=choice or "escalated"
+        )
+        if choice is None:
+            self._escalate(
+                "blocker", f"Blocker on {entry.task_id}: {entry.fields.get('Description', '')}"
+            )
+
+    async def _resolved(self, plan: Plan, entry: BlockerEntry, key: str) -> None:
+        if key in self._acted:
+            return
+        self._acted.add(key)
+        if not await self._mark(f"resolved:{key}"):
+            return
+        task = plan.task(entry.task_id)
+        if task is None:
+            return
+        resolution = re.sub(
+            r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d)?Z?\s*-\s*", "", entry.resolution or ""
+        )
+        await self.send(agent_id(plan, task), "Directive", resolution, task=task.id)
+        await self.daemon.write_plan([pw.status(task.id, IN_PROGRESS, (BLOCKED,))])
+        log.info("blocker_resolved", task_id=task.id, resolution=resolution)
+        self.daemon._report("blocker_resolved", task_id=task.id, resolution=resolution)
+
+    # -- timers ------------------------------------------------------------------------------
+
+    async def check_timers(self) -> None:
+        """SLA breaches and reminders for open entries, and passed message deadlines."""
+        plan = self.daemon.plan
+        if plan is None or self.journal is None:
+            return
+        now = self.now()
+        sla = timedelta(minutes=self.daemon.config.triage_sla_minutes)
+        remind = timedelta(minutes=self.daemon.config.triage_reminder_minutes)
+        seen = await anyio.to_thread.run_sync(self.journal.marks, "blocker_seen:")
+        breaches = await anyio.to_thread.run_sync(self.journal.marks, "sla_breached:")
+        for entry in plan.blockers:
+            if entry.resolution is not None or entry.problem is not None:
+                continue
+            key = entry_key(entry)
+            since = parse_iso(seen.get(f"blocker_seen:{key}", ""))
+            if since is None or now - since < sla:
+                continue
+            last = parse_iso(breaches.get(f"sla_breached:{key}", ""))
+            if last is not None and now - last < remind:
+                continue
+            first = last is None
+            await anyio.to_thread.run_sync(self.journal.set_mark, f"sla_breached:{key}", iso(now))
+            waited = int((now - since).total_seconds() // 60)
+            limit = self.daemon.config.triage_sla_minutes
+            summary = f"Blocker on {entry.task_id} unresolved for {waited} min (SLA {limit:g} min)"
+            log.error("sla_breached", task_id=entry.task_id, minutes=waited, reminder=not first)
+            self.daemon._report("sla_breached", task_id=entry.task_id, reminder=not first)
+            self.notifier.notify(
+                "sla_breached", summary, {"task_id": entry.task_id, "minutes": waited}
+            )
+        await self._deadlines(now)
+
+    async def _deadlines(self, now: datetime) -> None:
+        router = self.daemon.router
+        due = [
+            m
+            for m in router.known.values()
+            if m.deadline and (d := parse_iso(m.deadline)) is not None and d <= now
+        ]
+        if not due:
+            return
+        try:  # statuses move in place: read them fresh, once per passed deadline
+            text, _ = await anyio.to_thread.run_sync(
+                self.daemon.store.read, self.daemon.config.messages_path
+            )
+        except FileNotReady:
+            return
+        current = {m.id: m for m in parse_messages(text).messages}
+        for m in due:
+            fresh = current.get(m.id)
+            if fresh is None or fresh.status == "Resolved":
+                continue
+            if not await self._mark(f"deadline:{m.id}"):
+                continue
+            self._escalate(
+                "deadline_passed", f"{m.type} from {m.sender} not resolved by {m.deadline}", m
+            )
+            if m.sender != ORCHESTRATOR:
+                await self.send(
+                    m.sender,
+                    "Update",
+                    f"Your {m.type} of {m.timestamp} passed its deadline {m.deadline}"
+                    " unresolved; a person has been asked to act.",
+                    task=m.task,
+                )
