@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator._inputs import Inputs
-from protocol import critical_path, ready_tasks, waves
+from orchestrator.clock import parse_iso
+from protocol import BlockerEntry, Message, critical_path, ready_tasks, waves
 from protocol._model import STATUSES, Plan
 from protocol.plan import agent_id
 
@@ -94,8 +97,28 @@ def _class(status: str) -> str:
     return status.replace(" ", "").casefold()
 
 
-def status_data(inputs: Inputs) -> dict[str, Any]:
+def status_data(
+    inputs: Inputs,
+    *,
+    seen: Mapping[str, str] | None = None,
+    sla_minutes: float = 10.0,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The run as the files (and, through ``seen``, the journal's triage timers) tell it."""
     plan = inputs.plan
+    now = now or datetime.now(UTC)
+    seen = seen or {}
+
+    def sla_left(b: BlockerEntry) -> float | None:
+        first = parse_iso(seen.get(f"blocker_seen:{b.task_id}|{b.agent_id}|{b.timestamp}", ""))
+        if first is None:
+            return None
+        return round(sla_minutes - (now - first).total_seconds() / 60, 1)
+
+    def overdue(m: Message) -> bool:
+        deadline = parse_iso(m.deadline or "")
+        return deadline is not None and deadline <= now
+
     path, hours = critical_path(plan.tasks)
     wave_of = {tid: n for n, wave in enumerate(waves(plan.tasks), 1) for tid in wave}
     counts = {s: sum(1 for t in plan.tasks if t.status == s) for s in STATUSES}
@@ -127,10 +150,28 @@ def status_data(inputs: Inputs) -> dict[str, Any]:
                 "severity": b.fields.get("Severity"),
                 "escalate": b.escalate,
                 "triaged": b.triage is not None,
+                "sla_left_minutes": sla_left(b),
                 "line": b.line,
             }
             for b in plan.blockers
             if b.resolution is None
+        ],
+        "escalations": [
+            *(
+                f"blocker {b.task_id} (line {b.line}) waits for a person's Resolution"
+                for b in plan.blockers
+                if b.resolution is None and "escalated" in (b.triage or "").casefold()
+            ),
+            *(
+                f"{m.type} from {m.sender} (line {m.line}) waits for a person"
+                for m in inputs.messages
+                if "Orchestrator" in m.to and m.type == "Question" and m.status != "Resolved"
+            ),
+            *(
+                f"{m.type} from {m.sender} (line {m.line}) passed its deadline {m.deadline}"
+                for m in inputs.messages
+                if m.status != "Resolved" and overdue(m)
+            ),
         ],
         "pending_messages": [
             {
@@ -149,8 +190,8 @@ def status_data(inputs: Inputs) -> dict[str, Any]:
     }
 
 
-def status_text(inputs: Inputs) -> str:
-    data = status_data(inputs)
+def status_text(inputs: Inputs, **timers: Any) -> str:
+    data = status_data(inputs, **timers)
     out = [f"{data['project'] or inputs.plan_path}  —  plan status: {data['status'] or '?'}"]
     counts = ", ".join(f"{n} {s}" for s, n in data["counts"].items() if n)
     out.append(f"{len(data['tasks'])} tasks: {counts}")
@@ -168,10 +209,14 @@ def status_text(inputs: Inputs) -> str:
     out.append(f"Open blockers: {len(data['blockers'])}")
     for b in data["blockers"]:
         who = "needs a person" if b["escalate"] else "orchestrator decides"
-        out.append(f"  {b['task_id']} ({b['severity'] or '?'}) line {b['line']}: {who}")
+        left = b["sla_left_minutes"]
+        sla = "" if left is None else f", SLA {left:g} min left" if left >= 0 else ", SLA breached"
+        out.append(f"  {b['task_id']} ({b['severity'] or '?'}) line {b['line']}: {who}{sla}")
     out.append(f"Pending messages: {len(data['pending_messages'])}")
     for m in data["pending_messages"]:
         out.append(f"  {m['type']} {m['from']} -> {', '.join(m['to'])} (line {m['line']})")
+    out.append(f"Waiting for a person: {len(data['escalations'])}")
+    out.extend(f"  {e}" for e in data["escalations"])
     budget = data["budget_usd"]
     out.append(f"Cost: $0.00 of {'$' + format(budget, 'g') if budget is not None else 'no budget'}")
     return "\n".join(out)

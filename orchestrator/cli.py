@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import anyio
 import structlog
@@ -21,6 +22,7 @@ import structlog
 from orchestrator import _views, logs
 from orchestrator._inputs import InputError, load_inputs
 from orchestrator.config import BACKENDS, ConfigError, load_config
+from protocol import MESSAGE_TYPES
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -119,6 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to build it (default: a new temp dir)",
     )
+    send = with_dir(
+        sub.add_parser(
+            "send",
+            help="append a well-formed message to the message log",
+            description="Append one message to INTER_AGENT_MESSAGES.md (created when missing), "
+            "STATUS Sent, TIMESTAMP now. The daemon delivers it.",
+        )
+    )
+    send.add_argument("--from", dest="sender", required=True, metavar="A", help="sender id")
+    send.add_argument(
+        "--to", required=True, metavar="B", help="an agent id, All, Orchestrator, or a comma list"
+    )
+    send.add_argument(
+        "--type",
+        required=True,
+        choices=MESSAGE_TYPES,
+        metavar="T",
+        help=f"one of {', '.join(MESSAGE_TYPES)}",
+    )
+    send.add_argument("--task", metavar="T1", help="the task it is about")
+    send.add_argument("--priority", metavar="P", help="e.g. High, Medium, Low")
+    send.add_argument("--deadline", metavar="TS", help="ISO 8601; unresolved by then escalates")
+    send.add_argument("text", metavar="TEXT", help="the message (its MESSAGE header)")
     service = sub.add_parser(
         "service",
         help="install a systemd unit that runs baton for a plan",
@@ -183,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INVALID
         print(f"wrote {path}" if args.no_enable else f"wrote {path}, enabled and started it")
         return EXIT_OK
+    if args.command == "send":
+        return _send(args)
     try:
         inputs = load_inputs(args.dir)
     except InputError as exc:
@@ -205,13 +232,71 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text)
         return EXIT_OK
     if args.command == "status":
+        timers = _triage_timers(args.dir)
         if args.json:
-            print(json.dumps(_views.status_data(inputs), indent=2))
+            print(json.dumps(_views.status_data(inputs, **timers), indent=2))
         else:
-            print(_views.status_text(inputs))
+            print(_views.status_text(inputs, **timers))
         return EXIT_OK
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse checks
     return EXIT_USAGE  # pragma: no cover
+
+
+def _triage_timers(plan_dir: Path) -> dict[str, Any]:
+    """The SLA setting and when the daemon first saw each blocker (journal, read-only)."""
+    import sqlite3
+
+    try:
+        config = load_config(plan_dir)
+    except ConfigError:
+        return {}
+    out: dict[str, Any] = {"sla_minutes": config.triage_sla_minutes}
+    path = config.state_dir / "journal.sqlite3"
+    if path.exists():
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                rows = db.execute("SELECT key, value FROM marks WHERE key LIKE 'blocker_seen:%'")
+                out["seen"] = dict(rows.fetchall())
+            finally:
+                db.close()
+        except sqlite3.Error:
+            pass  # an older journal, or one being created: no timers to show
+    return out
+
+
+def _send(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from orchestrator.filestore import FileNotReady, FileStore
+    from protocol import append_message, render_message
+    from protocol.messages import NEW_MESSAGES_FILE
+
+    try:
+        config = load_config(args.dir)
+        block = render_message(
+            sender=args.sender,
+            to=args.to,
+            type=args.type,
+            timestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            task=args.task,
+            priority=args.priority,
+            deadline=args.deadline,
+            text=args.text,
+        )
+    except (ConfigError, ValueError) as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    path = config.messages_path
+    if not path.exists() or path.stat().st_size == 0:
+        path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
+    try:
+        anyio.run(FileStore().update, path, lambda text: append_message(text, block))
+    except (FileNotReady, OSError) as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"sent {args.type} from {args.sender} to {args.to}")
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ after a restart, everything not yet ``Resolved`` is delivered again (at least on
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -49,7 +50,34 @@ class MessageLog:
         self.end = 0
         self.end_line = 1
         self.anchor = ""
+        self.byte_end = 0  # ``end`` in bytes of the file, for reading only its tail
         self._reported: set[tuple[int, str]] = set()
+
+    def read_file(
+        self, path: Path, read: Callable[[Path], tuple[str, bytes]]
+    ) -> tuple[Sequence[Message], Sequence[MessageError]]:
+        """Blocking: read only the file's tail when the resume point is still in place,
+        else the whole file through ``read`` (which raises FileNotReady)."""
+        anchor = self.anchor.encode("utf-8")
+        if self.byte_end and anchor:
+            try:
+                with path.open("rb") as f:
+                    f.seek(self.byte_end - len(anchor))
+                    data = f.read()
+            except OSError:
+                data = b""
+            if data[: len(anchor)] == anchor:
+                tail = data[len(anchor) :].decode("utf-8", errors="replace")
+                batch = parse_messages(tail, offset=self.end, line=self.end_line, file=self.file)
+                consumed = tail[: batch.end - self.end]
+                self.byte_end += len(consumed.encode("utf-8"))
+                self.end, self.end_line = batch.end, batch.end_line
+                self.anchor = (self.anchor + consumed)[-_ANCHOR:]
+                return batch.messages, self._fresh(batch.errors)
+        text, _ = read(path)
+        result = self.read(text)
+        self.byte_end = len(text[: self.end].encode("utf-8"))
+        return result
 
     def read(self, text: str) -> tuple[Sequence[Message], Sequence[MessageError]]:
         """The complete blocks after the resume point (the whole log when it moved away)."""
@@ -60,18 +88,23 @@ class MessageLog:
         batch = parse_messages(text[start:], offset=start, line=self.end_line, file=self.file)
         self.end, self.end_line = batch.end, batch.end_line
         self.anchor = text[max(0, self.end - _ANCHOR) : self.end]
+        return batch.messages, self._fresh(batch.errors)
+
+    def _fresh(self, errors: Sequence[MessageError]) -> list[MessageError]:
+        """Errors not reported before: a malformed block is logged once, not on every read."""
         fresh = []
-        for error in batch.errors:
+        for error in errors:
             key = (error.line or 0, error.reason)
             if key not in self._reported:
                 self._reported.add(key)
                 fresh.append(error)
-        return batch.messages, fresh
+        return fresh
 
     def moved(self, end: int, written: str) -> None:
         """Baton wrote ``written``; the resume point is now at ``end`` in it."""
         self.end = end
         self.anchor = written[max(0, end - _ANCHOR) : end]
+        self.byte_end = len(written[:end].encode("utf-8"))
 
     def _resume(self, text: str) -> int | None:
         if not self.anchor:
@@ -81,9 +114,15 @@ class MessageLog:
             return self.end
         lo, hi = max(0, self.end - n - _WINDOW), self.end + _WINDOW
         at = text.rfind(self.anchor, lo, hi)
-        if at == -1 or text.find(self.anchor, lo, hi) != at:
-            return None  # gone or ambiguous: read it all
-        return at + n
+        if at != -1 and text.find(self.anchor, lo, hi) == at:
+            return at + n
+        # Changed near the end (a STATUS edited, a stale save): re-read from the start of a
+        # block a window back; messages read before are known by id and not routed again.
+        block = text.rfind("\n---\nFROM:", 0, max(0, min(len(text), self.end) - _WINDOW))
+        if block == -1:
+            return None  # a short log: read it all
+        self.end_line = text.count("\n", 0, block + 1) + 1
+        return block + 1
 
 
 class Router:
@@ -98,15 +137,15 @@ class Router:
         """Read what was appended since the last poll and route it."""
         store, path = self.daemon.store, self.daemon.config.messages_path
         try:
-            text, _ = await anyio.to_thread.run_sync(store.read, path)
+            messages, errors = await anyio.to_thread.run_sync(self.log.read_file, path, store.read)
         except FileNotReady:
             return
-        messages, errors = self.log.read(text)
         for error in errors:
             log.error("message_invalid", file=error.file, line=error.line, reason=error.reason)
         new = [m for m in messages if m.id not in self.known]
         for m in messages:
             self.known[m.id] = m
+        self.daemon._report("messages_read", count=len(messages), new=len(new))
         if not new:
             return
         to_ack: list[Message] = []
@@ -238,8 +277,9 @@ class Router:
         except (FileNotReady, StoreConflict) as exc:
             log.warning("message_status_not_written", reason=str(exc))
             return
+        self.daemon._report("messages_acknowledged", count=len(ordered))
         if -1 in moved:
-            self.log.anchor, self.log.end = "x", -1  # matches nothing: full read next time
+            self.log.anchor, self.log.end, self.log.byte_end = "x", -1, 0  # full read next time
         else:
             self.log.moved(moved[-1], written)
         for m in ordered:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from protocol import parse_messages
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TEMPLATE = FIXTURES / "plans" / "template.md"
@@ -128,3 +129,76 @@ def test_run_refuses_backends_not_built_yet(
     """`baton run --agents claude` says at once that the backend is not available."""
     assert main(["run", "--dir", str(plan_dir), "--agents", "claude"]) == 1
     assert "the claude backend is not available yet" in capsys.readouterr().err
+
+
+def test_send_appends_a_message_that_reads_back(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """send appends one well-formed Sent message and leaves the rest of the log as it was."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    before = log.read_text(encoding="utf-8")
+    argv = ["send", "--dir", str(plan_dir), "--from", "person", "--to", "builder-jwt-001, All"]
+    argv += ["--type", "Directive", "--task", "T3", "--priority", "High"]
+    argv += ["--deadline", "2026-12-01T09:00:00Z", "Use RS256."]
+    assert main(argv) == 0
+    after = log.read_text(encoding="utf-8")
+    assert after.startswith(before)
+    last = parse_messages(after).messages[-1]
+    assert (last.sender, last.to, last.type, last.status) == (
+        "person",
+        ("builder-jwt-001", "All"),
+        "Directive",
+        "Sent",
+    )
+    assert (last.task, last.priority, last.deadline, last.text) == (
+        "T3",
+        "High",
+        "2026-12-01T09:00:00Z",
+        "Use RS256.",
+    )
+
+
+def test_send_refuses_a_bad_deadline_in_one_line(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    before = log.read_text(encoding="utf-8")
+    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update"]
+    assert main([*argv, "--deadline", "tomorrow", "x"]) == 1
+    assert capsys.readouterr().err == (
+        "baton: DEADLINE must be an ISO 8601 date-time, got 'tomorrow'\n"
+    )
+    assert log.read_text(encoding="utf-8") == before
+
+
+def test_status_shows_sla_left_and_what_waits_for_a_person(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An escalated blocker first seen by the daemon 4 minutes ago: 6 of 10 minutes left."""
+    from datetime import UTC, datetime, timedelta
+
+    from orchestrator.clock import iso
+    from orchestrator.journal import Journal
+
+    plan = plan_dir / "MULTI_AGENT_PLAN.md"
+    entry = (
+        "\n### T1 - architect-001 - 2026-01-01 09:00\n**Severity:** High\n"
+        "**Blocker Type:** Decision\n**Description:** Which cloud?\n"
+        "**Required Resolution:** A person picks\n**Escalation:** Yes\n"
+        "**Triage:** 2026-01-01 09:00 - Escalated to a person: a decision is needed.\n\n"
+    )
+    text = plan.read_text(encoding="utf-8").replace(
+        "\n## Execution Timeline", entry + "## Execution Timeline", 1
+    )
+    plan.write_text(text, encoding="utf-8")
+    journal = Journal(plan_dir / ".baton" / "journal.sqlite3")
+    seen = iso(datetime.now(UTC) - timedelta(minutes=4))
+    journal.mark("blocker_seen:T1|architect-001|2026-01-01 09:00", seen)
+    journal.close()
+    assert main(["status", "--dir", str(plan_dir), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    blocker = next(b for b in data["blockers"] if b["task_id"] == "T1")
+    assert 5.5 <= blocker["sla_left_minutes"] <= 6.0
+    assert any(e.startswith("blocker T1") for e in data["escalations"])
+    assert main(["status", "--dir", str(plan_dir)]) == 0
+    assert "min left" in capsys.readouterr().out

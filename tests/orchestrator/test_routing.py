@@ -278,3 +278,32 @@ async def test_restart_delivers_once_and_keeps_the_triage_timer(plan_repo: Path)
         await again.wait_for(lambda: again.seen("sla_breached", task_id="T1"))
     assert [f["task_id"] for e, f in again.events if e == "message_delivered"] == ["T1"]
     assert not again.seen("escalated", reason="blocker")  # triaged once, before the restart
+
+
+def test_log_reader_reads_only_what_is_new_even_after_status_edits(tmp_path: Path) -> None:
+    """The reader resumes after the last block, through STATUS edits before it and a stale
+    save that undid one; each message comes out once."""
+    from orchestrator.filestore import FileStore
+    from orchestrator.router import MessageLog
+    from protocol import set_message_status
+
+    path = tmp_path / MESSAGES
+    blocks = [
+        render_message(
+            sender="a", to="b", type="Update", timestamp="2026-01-01T09:00:00Z", text=f"m{i} é"
+        )
+        for i in range(4)
+    ]
+    path.write_text(NEW_MESSAGES_FILE + "\n" + blocks[0], encoding="utf-8")
+    reader, read = MessageLog(MESSAGES), FileStore().read
+    first, _ = reader.read_file(path, read)
+    text = path.read_text(encoding="utf-8")
+    acked = set_message_status(text, first[0], "Acknowledged")
+    reader.moved(reader.end + len(acked) - len(text), acked)
+    path.write_text(acked + "\n" + blocks[1], encoding="utf-8")
+    second, _ = reader.read_file(path, read)
+    path.write_text(text + "\n" + blocks[1] + "\n" + blocks[2], encoding="utf-8")  # stale save
+    third, _ = reader.read_file(path, read)
+    assert [m.text for m in first] == ["m0 é"]
+    assert [m.text for m in second] == ["m1 é"]
+    assert "m2 é" in [m.text for m in third]  # re-read from before: known ids are skipped

@@ -1,0 +1,112 @@
+"""Message routing target (SPEC sec. 10): a message appended to the log → in a running
+agent's inbox, p50/p99, with a 10-message and a 100,000-message log.
+
+The daemon runs the template plan with manual agents (T1 running) and a stand-in for git
+worktrees. Each sample appends one message for T1's agent by rename, as an editor saves,
+and the clock stops when the daemon reports it delivered. The log of 100,000 messages is
+about 25 MB: each append rewrites it, which is part of the person's save, not the route.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from bench.bench_daemon import NoWorktrees
+from bench.bench_messages import _log
+from orchestrator.config import load_config
+from orchestrator.daemon import Daemon
+from protocol import render_message
+
+SAMPLES = 50
+TEMPLATE = Path(__file__).parent.parent / "orchestrator" / "templates" / "MULTI_AGENT_PLAN.md"
+
+
+class _Delivered:
+    def __init__(self) -> None:
+        self.events: dict[str, anyio.Event] = {}
+        self.started = anyio.Event()
+        self.acked = anyio.Event()
+        self.history_read = anyio.Event()
+
+    def event(self, text: str) -> anyio.Event:
+        return self.events.setdefault(text, anyio.Event())
+
+    def __call__(self, event: str, fields: dict[str, Any]) -> None:
+        if event == "task_started":
+            self.started.set()
+        elif event == "messages_acknowledged":
+            self.acked.set()
+        elif event == "messages_read" and fields.get("count"):
+            self.history_read.set()
+        elif event == "message_delivered" and fields.get("type") == "Update":
+            for e in self.events.values():
+                if not e.is_set():
+                    e.set()
+                    break
+
+
+async def _latency(size: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        repo.mkdir()
+        subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)  # noqa: ASYNC221
+        (repo / "MULTI_AGENT_PLAN.md").write_text(TEMPLATE.read_text("utf-8"), "utf-8")
+        log_path = repo / "INTER_AGENT_MESSAGES.md"
+        # A long history: every earlier message already Resolved, as in a run's later days.
+        history = _log(size).replace("STATUS: Sent", "STATUS: Resolved")
+        log_path.write_text(history, encoding="utf-8")
+        (repo / "baton.toml").write_text("reconcile_seconds = 3600\n")
+        config = load_config(repo, environ={}, agents_override="manual")
+        seen = _Delivered()
+        daemon = Daemon(
+            config,
+            progress=seen,  # type: ignore[arg-type]
+            worktrees=NoWorktrees(Path(tmp) / "wt"),  # type: ignore[arg-type]
+        )
+        samples: list[float] = []
+        async with anyio.create_task_group() as tg:
+            await tg.start(daemon.run)
+            with anyio.fail_after(120):
+                await seen.started.wait()
+                await seen.history_read.wait()  # the first read of the whole log is done
+            for i in range(SAMPLES):
+                block = render_message(
+                    sender="person",
+                    to="architect-001",
+                    type="Update",
+                    timestamp="2026-01-01T09:00:00Z",
+                    text=f"sample {i}",
+                )
+                text = log_path.read_text(encoding="utf-8") + "\n" + block
+                tmp_path = log_path.with_name(".append.tmp")
+                tmp_path.write_text(text, encoding="utf-8")
+                done = seen.event(f"sample {i}")
+                seen.acked = anyio.Event()
+                t0 = time.perf_counter()
+                tmp_path.replace(log_path)
+                with anyio.fail_after(30):
+                    await done.wait()
+                samples.append((time.perf_counter() - t0) * 1000)
+                with anyio.fail_after(30):  # a person's editor reloads before the next save
+                    await seen.acked.wait()
+            daemon.stop()
+    samples.sort()
+    return {
+        "bench": "append_to_inbox",
+        "log_messages": size,
+        "samples": len(samples),
+        "p50_ms": round(statistics.median(samples), 2),
+        "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
+        "target": "p99<=50",
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    return [anyio.run(_latency, n) for n in (10, 100_000)]
