@@ -7,7 +7,7 @@ whatever the backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -104,6 +104,14 @@ class AgentContext(Protocol):
 
     async def fail(self, reason: str) -> None:
         """Set the task Failed with the reason in the execution log."""
+        ...
+
+    async def record_usage(self, model: str, tokens: Mapping[str, int], usd: float) -> None:
+        """Journal one model call's tokens and cost against the task and the run."""
+        ...
+
+    def budget_left(self) -> float | None:
+        """Dollars left in the run's budget, or None when there is no budget."""
         ...
 
 

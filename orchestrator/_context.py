@@ -7,7 +7,7 @@ task's worktree (resolved, symlinks followed, then checked; ``.git`` is off limi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ import anyio
 import structlog
 
 from agents import Blocker, TaskBrief
+from agents.tools import confine
 from orchestrator import _planwrites as pw
 from orchestrator.clock import iso
 from orchestrator.filestore import FileNotReady, StoreConflict
@@ -38,10 +39,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 
-class ConfinementError(Exception):
-    """A path leaves the task's worktree or reaches into ``.git``."""
-
-
 def brief_for(plan: Plan, task: Task, attempt: int, worktree: Path) -> TaskBrief:
     model = plan.model_for(task.id)
     return TaskBrief(
@@ -56,18 +53,6 @@ def brief_for(plan: Plan, task: Task, attempt: int, worktree: Path) -> TaskBrief
         dependencies=task.dependencies,
         model=model.model if model else None,
     )
-
-
-def confine(root: Path, relative: str) -> Path:
-    """``relative`` resolved inside ``root``; raises ConfinementError when it escapes."""
-    base = root.resolve()
-    target = (base / relative).resolve()
-    if target != base and base not in target.parents:
-        raise ConfinementError(f"{relative!r} is outside the worktree")
-    inside = target.relative_to(base).parts
-    if inside[:1] == (".git",):
-        raise ConfinementError(f"{relative!r} is inside .git")
-    return target
 
 
 class Context:
@@ -178,6 +163,17 @@ class Context:
                 pw.status(self.brief.task_id, COMPLETED, pw.ACTIVE),
             ]
         )
+
+    async def record_usage(self, model: str, tokens: Mapping[str, int], usd: float) -> None:
+        daemon = self._daemon
+        assert daemon.journal is not None
+        journal, task_id = daemon.journal, self.brief.task_id
+        await anyio.to_thread.run_sync(lambda: journal.add_cost(task_id, model, tokens, usd))
+        daemon.spent += usd
+
+    def budget_left(self) -> float | None:
+        budget = self._daemon.budget()
+        return None if budget is None else budget - self._daemon.spent
 
     async def fail(self, reason: str) -> None:
         self._running.verdict = FAILED

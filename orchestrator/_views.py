@@ -103,6 +103,7 @@ def status_data(
     seen: Mapping[str, str] | None = None,
     sla_minutes: float = 10.0,
     now: datetime | None = None,
+    costs: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """The run as the files (and, through ``seen``, the journal's triage timers) tell it."""
     plan = inputs.plan
@@ -185,6 +186,7 @@ def status_data(
             for m in inputs.messages
             if m.status == "Sent"
         ],
+        "cost_usd": {"total": sum((costs or {}).values()), "by_task": dict(costs or {})},
         "budget_usd": plan.constraints.budget_usd,
         "agent_slots": plan.constraints.agent_slots,
     }
@@ -218,5 +220,8 @@ def status_text(inputs: Inputs, **timers: Any) -> str:
     out.append(f"Waiting for a person: {len(data['escalations'])}")
     out.extend(f"  {e}" for e in data["escalations"])
     budget = data["budget_usd"]
-    out.append(f"Cost: $0.00 of {'$' + format(budget, 'g') if budget is not None else 'no budget'}")
+    spent = data["cost_usd"]["total"]
+    of = f"${budget:g}" if budget is not None else "no budget"
+    per_task = ", ".join(f"{t} ${c:.2f}" for t, c in sorted(data["cost_usd"]["by_task"].items()))
+    out.append(f"Cost: ${spent:.2f} of {of}" + (f" ({per_task})" if per_task else ""))
     return "\n".join(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -243,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _triage_timers(plan_dir: Path) -> dict[str, Any]:
-    """The SLA setting and when the daemon first saw each blocker (journal, read-only)."""
+    """The SLA setting, when the daemon first saw each blocker, and what each task's model
+    calls cost (the journal, opened read-only)."""
     import sqlite3
 
     try:
@@ -258,6 +260,8 @@ def _triage_timers(plan_dir: Path) -> dict[str, Any]:
             try:
                 rows = db.execute("SELECT key, value FROM marks WHERE key LIKE 'blocker_seen:%'")
                 out["seen"] = dict(rows.fetchall())
+                costs = db.execute("SELECT task_id, SUM(usd) FROM costs GROUP BY task_id")
+                out["costs"] = {str(t): float(u) for t, u in costs.fetchall()}
             finally:
                 db.close()
         except sqlite3.Error:
@@ -306,15 +310,21 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    unavailable = {
+    backends = {
         config.default_backend,
         *config.role_backends.values(),
         *config.task_backends.values(),
-    } & {"claude", "command"}
-    if unavailable:
+    }
+    if "claude" in backends and not os.environ.get("ANTHROPIC_API_KEY"):
         print(
-            f"baton: the {', '.join(sorted(unavailable))} backend is not available yet; "
-            "use --agents manual or --agents scripted",
+            "baton: the claude backend needs ANTHROPIC_API_KEY in the environment "
+            "(or use --agents manual, scripted or command)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    if "command" in backends and not config.command:
+        print(
+            f"baton: the command backend needs command = [...] in {config.source or 'baton.toml'}",
             file=sys.stderr,
         )
         return EXIT_INVALID

@@ -65,6 +65,9 @@ class Config:
     # A fixed answer to every Question sent to the Orchestrator, standing in for the
     # orchestrator model (demos and rehearsals); None: questions go to a person.
     orchestrator_answer: str | None = None
+    max_turns: int = 50  # model calls per task attempt (claude backend)
+    max_tokens: int = 4096  # output tokens per model call
+    command_timeout_seconds: float = 600.0  # run_command's time limit
     source: Path | None = None
 
     @property
@@ -109,6 +112,9 @@ _TOP_KEYS = {
     "command",
     "scripts",
     "orchestrator",
+    "max_turns",
+    "max_tokens",
+    "command_timeout_seconds",
 }
 
 
@@ -173,6 +179,9 @@ def load_config(
         command=_argv(data, "command", where),
         scripts=_scripts(_table(data, "scripts", where), where),
         orchestrator_answer=_orchestrator(_table(data, "orchestrator", where), where),
+        max_turns=_int(data, "max_turns", where, 50, minimum=1) or 50,
+        max_tokens=_int(data, "max_tokens", where, 4096, minimum=1) or 4096,
+        command_timeout_seconds=_num(data, "command_timeout_seconds", where, 600.0) or 600.0,
     )
 
 

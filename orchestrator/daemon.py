@@ -20,8 +20,9 @@ import structlog
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from agents import Agent, ManualAgent, ScriptedAgent, TaskBrief
+from agents import Agent, TaskBrief
 from orchestrator import _planwrites as pw
+from orchestrator import backends
 from orchestrator._context import Context, brief_for
 from orchestrator._ledger import Change, Group, Ledger, grouped, restore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
@@ -85,16 +86,6 @@ def _restore(text: str, plan: Plan, *, group: Group, changes: dict[str, Change])
     return restore(text, plan, group, changes)
 
 
-def default_agent_factory(task: Task, config: Config) -> Agent:
-    backend = config.backend_for(task.id, task.role)
-    if backend == "scripted":
-        script = config.script_for(task.id)
-        return ScriptedAgent(script) if script else ScriptedAgent()
-    if backend == "manual":
-        return ManualAgent()
-    raise NotImplementedError(f"the {backend} backend is not available yet")
-
-
 @dataclass
 class Running:
     task_id: str
@@ -115,7 +106,7 @@ class Daemon:
         clock: Clock | None = None,
         store: FileStore | None = None,
         notifier: SdNotifier | None = None,
-        agent_factory: AgentFactory = default_agent_factory,
+        agent_factory: AgentFactory | None = None,
         progress: Progress | None = None,
         exit_when_done: bool = False,
         force_polling: bool | None = None,
@@ -125,7 +116,8 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.store = store or FileStore()
         self.notifier = notifier or SdNotifier()
-        self.agent_factory = agent_factory
+        self.agent_factory = agent_factory or functools.partial(backends.make_agent, self)
+        self._client: Any = None  # the model API client, made when a claude agent first needs it
         self.progress = progress
         self.exit_when_done = exit_when_done
         self.parent = config.worktree_parent or default_parent(config.plan_dir)
@@ -141,7 +133,7 @@ class Daemon:
         self.running: dict[str, Running] = {}
         self.exit_code = 0
         self._states: dict[str, TaskState] = {}
-        self._spent = 0.0
+        self.spent = 0.0
         self._decided: str | None = None  # digest of the plan text last acted on
         self._invalid: str | None = None  # digest of the invalid plan last reported
         self._budget_warned = False
@@ -170,7 +162,7 @@ class Daemon:
         for leftover in await anyio.to_thread.run_sync(FileStore.cleanup, self.config.plan_dir):
             log.info("temp_file_removed", path=str(leftover))
         self._states = await anyio.to_thread.run_sync(self.journal.task_states)
-        self._spent = await anyio.to_thread.run_sync(self.journal.spent_usd)
+        self.spent = await anyio.to_thread.run_sync(self.journal.spent_usd)
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -287,7 +279,7 @@ class Daemon:
                     continue  # decide on what is on disk now
             self.plan = plan
             self._known = (text, plan)
-            state = RunState(self._states, frozenset(self.running), self._spent)
+            state = RunState(self._states, frozenset(self.running), self.spent)
             actions = decide(plan, state, self._limits(plan), iso(self.clock.now()))
             self._notify_status(plan)
             if not actions:
@@ -335,8 +327,19 @@ class Daemon:
 
     def _limits(self, plan: Plan) -> Limits:
         slots = self.config.max_agents or plan.constraints.agent_slots or 4
-        budget = self.config.budget_usd
-        return Limits(slots, budget if budget is not None else plan.constraints.budget_usd)
+        return Limits(slots, self.budget(plan))
+
+    def model_client(self) -> Any:
+        if self._client is None:
+            self._client = backends.client()
+        return self._client
+
+    def budget(self, plan: Plan | None = None) -> float | None:
+        """The run's budget in dollars: baton.toml's, else the plan's Constraints."""
+        plan = plan or self.plan
+        if self.config.budget_usd is not None:
+            return self.config.budget_usd
+        return plan.constraints.budget_usd if plan is not None else None
 
     def _report_invalid(self, digest: str, errors: Sequence[Exception]) -> None:
         self._valid = anyio.Event() if self._valid.is_set() else self._valid
@@ -661,4 +664,4 @@ class Daemon:
             )
 
 
-__all__ = ["Daemon", "Running", "default_agent_factory"]
+__all__ = ["Daemon", "Running"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +197,26 @@ class Journal:
         return {k: v for k, v in rows}
 
     # -- money -----------------------------------------------------------------------------
+
+    def add_cost(self, task_id: str, model: str, tokens: Mapping[str, int], usd: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO costs (task_id, model, input_tokens, output_tokens,"
+                " cache_write_tokens, cache_read_tokens, usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    task_id,
+                    model,
+                    tokens.get("input", 0),
+                    tokens.get("output", 0),
+                    tokens.get("cache_write", 0),
+                    tokens.get("cache_read", 0),
+                    usd,
+                ),
+            )
+
+    def costs_by_task(self) -> dict[str, float]:
+        rows = self._query("SELECT task_id, SUM(usd) FROM costs GROUP BY task_id")
+        return {str(t): float(u) for t, u in rows}
 
     def spent_usd(self) -> float:
         return float(self._query("SELECT COALESCE(SUM(usd), 0) FROM costs")[0][0])

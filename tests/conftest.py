@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import structlog
 
+from tests.helpers.messages_api import MessagesAPI, serve
+
 
 def _git(cwd: Path, *args: str) -> str:
     """Run git in ``cwd`` with an argument list and return its stripped stdout."""
@@ -48,3 +50,9 @@ def _fresh_structlog() -> Iterator[None]:
     """Commands under test configure structlog globally; every test starts from defaults."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def messages_api() -> Iterator[MessagesAPI]:
+    """The scripted Messages API on 127.0.0.1 (see tests/helpers/messages_api.py)."""
+    yield from serve()

@@ -123,12 +123,15 @@ def test_console_script_version() -> None:
     assert result.stdout.startswith("baton ")
 
 
-def test_run_refuses_backends_not_built_yet(
-    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+def test_run_refuses_claude_without_a_key(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`baton run --agents claude` says at once that the backend is not available."""
+    """`baton run --agents claude` without ANTHROPIC_API_KEY says so at once, in one line."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     assert main(["run", "--dir", str(plan_dir), "--agents", "claude"]) == 1
-    assert "the claude backend is not available yet" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("baton: the claude backend needs ANTHROPIC_API_KEY")
+    assert err.count("\n") == 1
 
 
 def test_send_appends_a_message_that_reads_back(

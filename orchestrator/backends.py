@@ -1,0 +1,100 @@
+"""Choosing and building each task's agent (SPEC sec. 6): by task id, role, or default."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import anthropic
+import structlog
+
+from agents import Agent, AgentContext, Blocker, ManualAgent, ScriptedAgent
+from agents.claude import ClaudeAgent, Limits
+from agents.pricing import Price
+from agents.skills import SkillError, load_skills
+from orchestrator.config import Config
+from orchestrator.logs import redact_text
+from protocol import Task
+
+if TYPE_CHECKING:
+    from orchestrator.daemon import Daemon
+
+log = structlog.get_logger()
+
+
+class NotStarted:
+    """Stands in for an agent that cannot start: reports why as a blocker, then returns."""
+
+    def __init__(self, blocker: Blocker) -> None:
+        self.blocker = blocker
+
+    async def run(self, ctx: AgentContext) -> None:
+        log.error("agent_not_started", reason=self.blocker.description)
+        await ctx.report_blocker(self.blocker)
+
+
+def make_agent(daemon: Daemon, task: Task, config: Config) -> Agent:
+    backend = config.backend_for(task.id, task.role)
+    if backend == "scripted":
+        script = config.script_for(task.id)
+        return ScriptedAgent(script) if script else ScriptedAgent()
+    if backend == "manual":
+        return ManualAgent()
+    if backend == "command":
+        from agents.command import CommandAgent
+
+        return CommandAgent(config.command, plan_dir=config.plan_dir)
+    return _claude(daemon, task, config)
+
+
+def _claude(daemon: Daemon, task: Task, config: Config) -> Agent:
+    plan = daemon.plan
+    assert plan is not None
+    try:
+        skills = load_skills(config.plan_dir / "skills", task.skills, plan.skill_pins)
+    except SkillError as exc:
+        return NotStarted(
+            Blocker(
+                severity="High",
+                kind="Dependency",
+                description=f"Cannot start {task.id}: {exc}",
+                resolution="Add the skill at the pinned version (or fix the pin), then set "
+                "the task back to Not Started.",
+                escalate=True,
+                escalation_note="Yes - a person must provide the skill",
+            )
+        )
+    assignment = plan.model_for(task.id)
+    name = assignment.model if assignment else "Sonnet 4"
+    model = config.models.get(name) or config.models["Sonnet 4"]
+    price = Price(
+        model.input_per_mtok,
+        model.output_per_mtok,
+        model.cache_write_per_mtok,
+        model.cache_read_per_mtok,
+    )
+    key = os.environ.get("ANTHROPIC_API_KEY", "")
+
+    def redact(text: str) -> str:
+        text = redact_text(text)
+        return text.replace(key, "[redacted]") if len(key) >= 8 else text
+
+    return ClaudeAgent(
+        daemon.model_client(),
+        model=model.id,
+        price=price,
+        skills=skills,
+        transcript=config.state_dir / "transcripts" / f"{task.id}.jsonl",
+        limits=Limits(
+            max_turns=config.max_turns,
+            max_tokens=config.max_tokens,
+            command_timeout=config.command_timeout_seconds,
+        ),
+        redact=redact,
+    )
+
+
+def client() -> anthropic.AsyncAnthropic:
+    """One client per daemon. The SDK reads ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL, and
+    retries 429, 529, 5xx and connection errors (honouring retry-after) up to 4 times."""
+    return anthropic.AsyncAnthropic(max_retries=4, timeout=300.0)
