@@ -27,6 +27,7 @@ import structlog
 from orchestrator import _planwrites as pw
 from orchestrator.clock import iso, parse_iso
 from orchestrator.filestore import FileNotReady
+from orchestrator.model import OrchestratorModel
 from orchestrator.notify import Notifier
 from protocol import (
     BLOCKED,
@@ -68,6 +69,7 @@ class Orchestrator:
     def __init__(self, daemon: Daemon, notifier: Notifier) -> None:
         self.daemon = daemon
         self.notifier = notifier
+        self.model = OrchestratorModel(daemon)
         self._seen: set[str] = set()  # entries whose first sighting is in the journal
         self._acted: set[str] = set()  # entries whose resolution was sent
 
@@ -135,6 +137,9 @@ class Orchestrator:
 
     async def _question(self, m: Message) -> bool:
         answer = self.daemon.config.orchestrator_answer
+        if answer is None:
+            words = f"{m.sender} asks about task {m.task or '-'}: {m.text or ''}\n{m.body}"
+            answer = await self.model.ask(words.strip())
         if answer is None:
             self._escalate("question", f"Question from {m.sender}: {m.text or m.body}", m)
             return False
@@ -233,6 +238,12 @@ class Orchestrator:
     async def _triage(self, entry: BlockerEntry, key: str) -> None:
         stamp = self.now().strftime("%Y-%m-%d %H:%M")
         choice = None if entry.escalate else recommended_option(entry)
+        if choice is None and not entry.escalate and self.model.available():
+            f = entry.fields
+            choice = await self.model.ask(
+                f"Decide this blocker of task {entry.task_id}. {f.get('Description', '')} "
+                f"Options: {f.get('Required Resolution', '')}. Reply with the decision only."
+            )
         if choice is None:
             lines = [f"**Triage:** {stamp} - Escalated to a person: a decision is needed."]
         else:

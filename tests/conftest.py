@@ -52,6 +52,14 @@ def _fresh_structlog() -> Iterator[None]:
     structlog.reset_defaults()
 
 
+@pytest.fixture(autouse=True)
+def _no_real_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own key must never reach a real endpoint from a test: tests that want
+    the model API set both variables to the scripted server."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+
+
 @pytest.fixture
 def messages_api() -> Iterator[MessagesAPI]:
     """The scripted Messages API on 127.0.0.1 (see tests/helpers/messages_api.py)."""

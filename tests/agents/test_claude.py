@@ -14,7 +14,7 @@ import pytest
 from orchestrator.cli import main
 from protocol import parse_plan
 from tests.helpers.messages_api import MessagesAPI, Reply, error, message, text, tool
-from tests.orchestrator.conftest import Recorder, git, make_config, running_daemon
+from tests.orchestrator.conftest import Recorder, git, make_config, running_daemon, watching
 
 KEY = "sk-ant-test-SECRETKEY-0123456789abcdef"
 SKILLS = {"architecture-skill": "v1.2.0", "api-design-skill": "v1.0.0"}
@@ -205,3 +205,32 @@ async def test_skill_problems_stop_the_task_with_a_blocker(
     entry = parse_plan((claude_repo / "MULTI_AGENT_PLAN.md").read_text("utf-8")).blockers[-1]
     assert reason in entry.fields["Description"]
     assert status(claude_repo) == "Blocked"
+
+
+async def test_orchestrator_model_answers_a_question_within_the_budget(
+    claude_repo: Path, messages_api: MessagesAPI
+) -> None:
+    """With a key and no fixed answer, the plan header's model answers; its cost is journaled."""
+    from tests.orchestrator.test_routing import append, messages_of, statuses
+
+    messages_api.push(message(text("Use gRPC."), stop_reason="end_turn"))
+    rec = Recorder()
+    config = make_config(claude_repo, "max_agents = 1\n", agents="manual")
+    async with running_daemon(config, rec), watching(claude_repo, rec):
+        append(
+            claude_repo,
+            sender="architect-001",
+            to="Orchestrator",
+            type="Question",
+            task="T1",
+            text="REST or gRPC?",
+        )
+        await rec.wait_for(lambda: statuses(claude_repo).get("REST or gRPC?") == "Resolved")
+    assert messages_api.requests[0]["model"] == "claude-opus-4-1"  # **Model:** Claude Opus 4
+    assert "REST or gRPC?" in messages_api.requests[0]["messages"][0]["content"]
+    assert messages_of(claude_repo, "Directive") == ["('architect-001',): Use gRPC."]
+    assert statuses(claude_repo)["REST or gRPC?"] == "Resolved"
+    db = sqlite3.connect(claude_repo / ".baton" / "journal.sqlite3")
+    assert db.execute("SELECT task_id, usd FROM costs").fetchall() == [
+        ("orchestrator", pytest.approx((100 * 15 + 50 * 75) / 1e6))
+    ]
