@@ -234,3 +234,39 @@ async def test_orchestrator_model_answers_a_question_within_the_budget(
     assert db.execute("SELECT task_id, usd FROM costs").fetchall() == [
         ("orchestrator", pytest.approx((100 * 15 + 50 * 75) / 1e6))
     ]
+
+
+def test_sigkill_mid_task_then_restart_resumes_the_conversation(
+    claude_repo: Path, messages_api: MessagesAPI
+) -> None:
+    """`baton run` killed with SIGKILL while its agent waits for the model; the restarted
+    daemon's agent sends the turns it had before the kill."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    messages_api.push(message(tool("write_file", path="a.txt", content="a\n")))
+    messages_api.default = Reply(delay=30, body={})  # the second call hangs until the kill
+    (claude_repo / "baton.toml").write_text("max_agents = 1\n")
+    baton = Path(sys.executable).with_name("baton")
+    argv = [str(baton), "run", "--dir", str(claude_repo), "--agents", "claude"]
+    env = dict(os.environ)
+    first = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        messages_api.wait_for_requests(2)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    messages_api.default = error(500)
+    messages_api.push(message(tool("complete_task", summary="resumed after a kill")))
+    second = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        messages_api.wait_for_requests(3)
+        resumed = messages_api.requests[2]["messages"]
+        assert [m["role"] for m in resumed] == ["user", "assistant", "user"]
+        assert resumed[1]["content"][0]["name"] == "write_file"
+        assert resumed[2]["content"][0]["type"] == "tool_result"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(20) == 0
