@@ -22,7 +22,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from agents import Agent, TaskBrief
 from orchestrator import _planwrites as pw
-from orchestrator import backends
+from orchestrator import _retro, backends
 from orchestrator._context import Context, brief_for
 from orchestrator._ledger import Change, Group, Ledger, grouped, restore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
@@ -62,6 +62,7 @@ from protocol import (
     parse_plan,
     read_revision,
 )
+from protocol.retro import set_metrics
 
 log = structlog.get_logger()
 
@@ -283,6 +284,9 @@ class Daemon:
             actions = decide(plan, state, self._limits(plan), iso(self.clock.now()))
             self._notify_status(plan)
             if not actions:
+                if plan_status(plan) == "Integration" and _retro.pending(plan):
+                    await self._retrospective(plan)
+                    continue  # decide on what is on disk now
                 self._check_done(plan)
                 break
             after = await self._execute(actions)
@@ -291,6 +295,20 @@ class Daemon:
             text = after
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         self._decided = digest
+
+    async def _retrospective(self, plan: Plan) -> None:
+        values = _retro.measure(plan, self.spent)
+        if not values:
+            return
+
+        def fill(text: str, current: Plan) -> str:
+            return set_metrics(text, current, values)
+
+        await self.write_plan([pw.PlanEdit(fill, "retrospective metrics")])
+        log.info(
+            "retrospective_written",
+            **{k.casefold().replace(" ", "_"): v[0] for k, v in values.items()},
+        )
 
     def _looks_cut(self, plan: Plan, text: str) -> bool:
         """True when the file has lost structure the last good plan had, as a file does

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.clock import format_duration, parse_iso
 from protocol import parse_plan
+from protocol.retro import metric_rows
 
 
 def test_demo_completes_every_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -19,3 +21,21 @@ def test_demo_completes_every_task(tmp_path: Path, capsys: pytest.CaptureFixture
     plan = parse_plan((tmp_path / "auth-feature" / "MULTI_AGENT_PLAN.md").read_text("utf-8"))
     assert [t.status for t in plan.tasks] == ["Completed"] * 7
     assert plan.header["Status"].value == "Integration"
+    # The question, the blocker and its triage happened, as the demo promises.
+    assert "T3 blocker triaged: (2) Switch to RS256" in out
+    assert "question answered by the orchestrator" in out
+    entry = next(b for b in plan.blockers if b.task_id == "T3")
+    assert entry.resolution is not None
+    assert "RS256" in entry.resolution
+    # The Retrospective Metrics match the execution log.
+    starts = [parse_iso(r.started) for r in plan.log]
+    ends = [parse_iso(r.completed) for r in plan.log]
+    total = (max(ends) - min(starts)).total_seconds()  # type: ignore[type-var,operator]
+    sequential = sum((e - s).total_seconds() for s, e in zip(starts, ends, strict=True))  # type: ignore[operator]
+    rows = metric_rows(plan)
+    actual = {name: row.cells[2].value for name, row in rows.items()}
+    assert actual["Total Duration"] == format_duration(total)
+    assert actual["Total Cost"] == "$0.00"
+    saved = f"{1 - total / sequential:.0%}" if sequential else ""  # "-": not measurable
+    assert actual["Time Savings vs Sequential"] == saved
+    assert actual["Quality Gate Pass Rate"] == ""  # no gates ran: left to people
