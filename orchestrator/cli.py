@@ -77,6 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="mermaid (a flowchart coloured by status, critical path marked) or text",
     )
+    graph.add_argument(
+        "--write",
+        action="store_true",
+        help="write the mermaid chart into the plan under its Dependency Graph heading "
+        "(replacing the one written before) instead of printing the graph",
+    )
+    with_dir(
+        sub.add_parser(
+            "init",
+            help="write a new plan, message log and baton.toml from the template",
+            description="Write MULTI_AGENT_PLAN.md (the template, dated now, with one task "
+            "row to fill in), INTER_AGENT_MESSAGES.md and a baton.toml listing every setting "
+            "with its default, commented out; add .baton/ to .gitignore. Never overwrites: if "
+            "any of the three files exists, nothing is written.",
+        )
+    )
     status = with_dir(
         sub.add_parser(
             "status",
@@ -85,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
             "pending messages and cost against budget.",
         )
     )
-    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    status_view = status.add_mutually_exclusive_group()
+    status_view.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    status_view.add_argument(
+        "--watch",
+        action="store_true",
+        help="a live full-screen view, redrawn when either file changes (Ctrl-C quits)",
+    )
     run = with_dir(
         sub.add_parser(
             "run",
@@ -108,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format",
         choices=("json", "console"),
         help="json lines (the default when stdout is not a terminal) or console",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="start tasks even when a Pre-Execution Checklist item fails (logged)",
     )
     demo = sub.add_parser(
         "demo",
@@ -211,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "send":
         return _send(args)
+    if args.command == "init":
+        return _init(args.dir)
+    if args.command == "status" and args.watch and not sys.stdout.isatty():
+        print("baton: status --watch needs a terminal (use --json for scripts)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         inputs = load_inputs(args.dir)
     except InputError as exc:
@@ -226,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if inputs.plan_errors:
         return EXIT_INVALID
+    if args.command == "graph" and args.write:
+        return _write_graph(inputs.plan_path)
     if args.command == "graph":
         text = (
             _views.mermaid(inputs.plan) if args.format == "mermaid" else _views.graph(inputs.plan)
@@ -233,6 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text)
         return EXIT_OK
     if args.command == "status":
+        if args.watch:
+            from orchestrator import _watch
+
+            # A warning from the file watcher goes to stderr, not into the drawn screen.
+            logs.configure("console", stream=sys.stderr, level=logging.WARNING)
+            return _watch.run(args.dir, sys.stdout, timers=lambda: _triage_timers(args.dir))
         timers = _triage_timers(args.dir)
         if args.json:
             print(json.dumps(_views.status_data(inputs, **timers), indent=2))
@@ -303,6 +343,58 @@ def _send(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _init(directory: Path) -> int:
+    from datetime import datetime
+
+    from orchestrator.scaffold import FilesExist, init_plan_dir
+
+    try:
+        written = init_plan_dir(directory, datetime.now())
+    except FilesExist as exc:
+        for path in exc.paths:
+            print(f"baton: {path} exists; not overwriting", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as exc:
+        print(f"baton: {directory}: cannot write ({exc.strerror})", file=sys.stderr)
+        return EXIT_INVALID
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _write_graph(plan_path: Path) -> int:
+    from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
+    from protocol import PlanInvalid, check_plan, parse_plan, set_mermaid_block
+
+    changed = False
+
+    def edit(text: str) -> str:
+        nonlocal changed
+        # Drawn from the text being edited, so the chart matches the plan it lands in.
+        plan = parse_plan(text, file=str(plan_path))
+        errors = check_plan(plan)
+        if errors:
+            raise PlanInvalid(errors)
+        new = set_mermaid_block(text, plan, "Dependency Graph", _views.mermaid(plan))
+        changed = new != text
+        return new
+
+    try:
+        anyio.run(FileStore().update, plan_path, edit)
+    except PlanInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    except (FileNotReady, StoreConflict, OSError) as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(
+        f"wrote the dependency graph into {plan_path}"
+        if changed
+        else f"{plan_path}: the dependency graph is up to date"
+    )
+    return EXIT_OK
+
+
 def _run(args: argparse.Namespace) -> int:
     logs.configure(args.log_format)
     try:
@@ -339,7 +431,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     from orchestrator.daemon import Daemon
 
-    daemon = Daemon(config)
+    daemon = Daemon(config, force=args.force)
 
     async def serve() -> int:
         async with anyio.create_task_group() as tg:

@@ -22,7 +22,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from agents import Agent, TaskBrief
 from orchestrator import _planwrites as pw
-from orchestrator import _retro, backends
+from orchestrator import _retro, backends, checklist
 from orchestrator._context import Context, brief_for
 from orchestrator._ledger import Change, Group, Ledger, grouped, restore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
@@ -55,12 +55,15 @@ from protocol import (
     COMPLETED,
     FAILED,
     IN_PROGRESS,
+    ChecklistItem,
+    EditConflictError,
     Message,
     Plan,
     Task,
     check_plan,
     parse_plan,
     read_revision,
+    set_checkbox,
 )
 from protocol.retro import set_metrics
 
@@ -81,6 +84,18 @@ def _restores(stale: Mapping[tuple[str, str, str], Change]) -> list[pw.PlanEdit]
         pw.PlanEdit(functools.partial(_restore, group=g, changes=c), f"restore {g}")
         for g, c in grouped(dict(stale)).items()
     ]
+
+
+def _tick(item: ChecklistItem) -> pw.PlanEdit:
+    def fn(text: str, plan: Plan) -> str:
+        current = next(
+            (c for c in plan.checklists if c.text == item.text and c.section == item.section), None
+        )
+        if current is None:
+            raise EditConflictError(f"checklist item {item.text!r} is gone")
+        return set_checkbox(text, current, True)
+
+    return pw.PlanEdit(fn, f"tick {item.text}")
 
 
 def _restore(text: str, plan: Plan, *, group: Group, changes: dict[str, Change]) -> str:
@@ -112,6 +127,8 @@ class Daemon:
         exit_when_done: bool = False,
         force_polling: bool | None = None,
         worktrees: Worktrees | None = None,
+        probes: checklist.Probes | None = None,
+        force: bool = False,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
@@ -121,6 +138,10 @@ class Daemon:
         self._client: Any = None  # the model API client, made when a claude agent first needs it
         self.progress = progress
         self.exit_when_done = exit_when_done
+        self.probes = probes or checklist.Probes()
+        self.force = force  # start even when a checklist item fails
+        self._checked = False  # the Pre-Execution Checklist passed (or was forced) this run
+        self._unverifiable_named = False
         self.parent = config.worktree_parent or default_parent(config.plan_dir)
         self.worktrees = worktrees or Worktrees(config.plan_dir, self.parent, config.base_branch)
         self.watcher = DirectoryWatcher(
@@ -385,7 +406,36 @@ class Daemon:
 
     # -- acting ----------------------------------------------------------------------------
 
+    async def _preflight(self, plan: Plan) -> bool:
+        """The Pre-Execution Checklist, before the first task of the run starts: ticks what
+        holds; False (nothing may start) while a verifiable item fails, unless forced."""
+        if self._checked or any(s.started for s in self._states.values()):
+            return True
+        results = await anyio.to_thread.run_sync(
+            checklist.check, plan, self.config, self.parent, self.probes
+        )
+        failed = [r for r in results if r.holds is False]
+        unverifiable = [r.item.text for r in results if r.holds is None]
+        if unverifiable and not self._unverifiable_named:
+            self._unverifiable_named = True
+            log.info("checklist_left_to_people", items=unverifiable)
+        ticks = [r.item for r in results if r.holds and not r.item.checked]
+        if ticks:
+            await self.write_plan([_tick(item) for item in ticks])
+        for r in failed:
+            log.error("checklist_failed", item=r.item.text, line=r.item.line, reason=r.reason)
+            self._report("checklist_failed", item=r.item.text, reason=r.reason)
+        if failed and not self.force:
+            return False
+        if failed:
+            log.warning("checklist_forced", failed=[r.item.text for r in failed])
+        self._checked = True
+        return True
+
     async def _execute(self, actions: Sequence[object]) -> str | None:
+        starts = any(isinstance(a, StartTask) for a in actions)
+        if starts and self.plan is not None and not await self._preflight(self.plan):
+            actions = [a for a in actions if not isinstance(a, StartTask)]
         edits: list[pw.PlanEdit] = []
         then: list[Callable[[], Any]] = []
         for action in actions:

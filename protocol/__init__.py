@@ -51,6 +51,7 @@ from protocol.edit import (
     set_checkbox,
     set_header_field,
     set_log_cells,
+    set_mermaid_block,
 )
 from protocol.messages import (
     MESSAGE_STATUSES,
@@ -120,6 +121,7 @@ __all__ = [
     "set_checkbox",
     "set_header_field",
     "set_log_cells",
+    "set_mermaid_block",
     "set_message_status",
     "set_revision",
     "topological_order",

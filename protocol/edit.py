@@ -8,11 +8,20 @@ endings and everything around the target survive byte for byte.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from protocol._errors import EditConflictError
 from protocol._model import BlockerEntry, Cell, ChecklistItem, Plan, Row, Table
+from protocol._table import Blocks
 from protocol._text import Lines, replace_span
+from protocol.revision import is_marker_line
+
+_FENCE_RE = re.compile(r"^ {0,3}(?P<marks>`{3,}|~{3,})")
+_CLOSE_RE = re.compile(r"^ {0,3}(?P<marks>`{3,}|~{3,})[ \t]*$")
+_SETEXT_RE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+_LABEL_RE = re.compile(r"^ {0,3}\*\*(?P<title>[^*]+)\*\*[ \t]*:?[ \t]*$")
+_SECTION_NUMBER_RE = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
 
 
 def escape_cell(value: str) -> str:
@@ -135,7 +144,129 @@ def add_blocker_entry(
     return text[:at] + prefix + eol.join(body) + eol + text[at:]
 
 
+def set_mermaid_block(text: str, plan: Plan, heading: str, block: str) -> str:
+    """Put ``block`` (mermaid source, without fences) in a mermaid fence under ``heading``.
+
+    The anchor is the first heading titled ``heading`` (any level, a section number such as
+    ``3.`` allowed), else the first bold label line ``**heading:**`` outside code. A mermaid
+    fence directly under it (blank lines between allowed) gets ``block`` as its content, its
+    fence lines kept as written; without one, a new fence goes right under the anchor, ahead
+    of whatever was there. Without an anchor, a ``## heading`` section holding the fence goes
+    before the Execution Timeline heading, else at the end (above Baton's revision marker,
+    which stays the last line). ``plan`` must have been read from
+    ``text``; writing the same block twice changes nothing the second time.
+    """
+    if "\n" in heading or "\r" in heading:
+        raise ValueError(f"a heading is one line, got {heading!r}")
+    lines, blocks = _source(text, plan)
+    eol = lines.eol
+    body = "".join(line + eol for line in _block_lines(block))
+    fence = f"```mermaid{eol}{body}```{eol}"
+    anchor = _anchor(lines, blocks, heading)
+    if anchor is None:
+        section = f"## {heading}{eol}{eol}{fence}"
+        timeline = next(
+            (h.line for h in blocks.headings if "execution timeline" in _title_key(h.title)),
+            None,
+        )
+        last = len(lines)
+        while last > 1 and not lines.content(last).strip():
+            last -= 1
+        if timeline is None and text and is_marker_line(lines.content(last)):
+            timeline = last  # Baton's revision marker stays the last line
+        if timeline is not None:
+            at = lines.start(timeline)
+            above = lines.content(timeline - 1).strip() if timeline > 1 else ""
+            return text[:at] + (eol if above else "") + section + eol + text[at:]
+        if not text:
+            return section
+        prefix = "" if text.endswith("\n") else eol
+        return text + prefix + eol + section
+    content = _mermaid_content(lines, blocks, anchor)
+    if content is not None:
+        start, end = content
+        return text[:start] + body + text[end:]
+    at = lines.next_start(anchor)
+    prefix = "" if text[:at].endswith("\n") else eol
+    # One blank line on each side of the new fence, as a person would leave it.
+    blank_below = at == len(text) or not lines.content(anchor + 1).strip()
+    return text[:at] + prefix + eol + fence + ("" if blank_below else eol) + text[at:]
+
+
 # -- helpers -----------------------------------------------------------------------------
+
+
+def _source(text: str, plan: Plan) -> tuple[Lines, Blocks]:
+    source = plan.source
+    if (
+        isinstance(source, tuple)
+        and len(source) == 2
+        and isinstance(source[0], Lines)
+        and isinstance(source[1], Blocks)
+        and source[0].text == text
+    ):
+        return source[0], source[1]
+    raise EditConflictError("the plan changed since it was read", file=plan.file)
+
+
+def _block_lines(block: str) -> list[str]:
+    # Only line breaks split lines: a plan's line is what ends at '\n' (see Lines).
+    out = block.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
+    for line in out:
+        # A fence line inside would end our fence early and spill the rest into the plan.
+        if _FENCE_RE.match(line):
+            raise ValueError(f"a mermaid block cannot hold a code fence line, got {line!r}")
+    return out
+
+
+def _title_key(title: str) -> str:
+    title = title.replace("*", "").replace("_", "").replace("`", "").strip().rstrip(":").strip()
+    return " ".join(_SECTION_NUMBER_RE.sub("", title).split()).casefold()
+
+
+def _anchor(lines: Lines, blocks: Blocks, heading: str) -> int | None:
+    """The last line of the heading (or bold label) titled ``heading``, or None."""
+    key = _title_key(heading)
+    for h in blocks.headings:
+        if _title_key(h.title) == key:
+            n = h.line
+            # A setext heading is two lines: its title, then the underline.
+            if (
+                not lines.content(n).lstrip().startswith("#")
+                and n < len(lines)
+                and _SETEXT_RE.match(lines.content(n + 1))
+            ):
+                n += 1
+            return n
+    for n in range(1, len(lines) + 1):
+        m = _LABEL_RE.match(lines.content(n))
+        if m and _title_key(m["title"]) == key and not blocks.is_opaque(n):
+            return n
+    return None
+
+
+def _mermaid_content(lines: Lines, blocks: Blocks, anchor: int) -> tuple[int, int] | None:
+    """The span of the content of a closed mermaid fence right under ``anchor``, or None."""
+    n = anchor + 1
+    while n <= len(lines) and not lines.content(n).strip():
+        n += 1
+    for info, first, last in blocks.fences:
+        if first - 1 != n:
+            continue
+        if info.split()[:1] not in (["mermaid"], ["Mermaid"]):
+            return None
+        opening = _FENCE_RE.match(lines.content(n))
+        close = last + 1
+        closing = _CLOSE_RE.match(lines.content(close)) if n < close <= len(lines) else None
+        if (
+            opening is None
+            or closing is None
+            or closing["marks"][0] != opening["marks"][0]
+            or len(closing["marks"]) < len(opening["marks"])
+        ):
+            return None  # an unclosed fence runs to the end of the file: never replace that
+        return lines.next_start(n), lines.start(close)
+    return None
 
 
 def _cell(table: Table, row: Row, column: str, file: str) -> Cell:
@@ -201,4 +332,5 @@ __all__ = [
     "set_checkbox",
     "set_header_field",
     "set_log_cells",
+    "set_mermaid_block",
 ]
