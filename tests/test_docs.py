@@ -52,7 +52,10 @@ def command_lines() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("where", "line"), command_lines(), ids=lambda v: str(v)[:60])
 def test_documented_command_parses(where: str, line: str) -> None:
     line = line.replace("\\|", "|")
-    words = [w.split("|")[0] for w in shlex.split(line.split(" #")[0])[1:]]
+    tokens = shlex.split(line.split(" #")[0])[1:]
+    # `a|b` and `a | b` are alternatives: the first one stands for both.
+    tokens = [t for i, t in enumerate(tokens) if t != "|" and (i == 0 or tokens[i - 1] != "|")]
+    words = [w.split("|")[0] for w in tokens]
     words = [PLACEHOLDERS.get(w.strip("[]"), w) for w in words]
     words = [w for w in words if w not in ("[", "]", "...", "…")]
     words = [w.strip("[]") for w in words if w.strip("[]")]
