@@ -623,7 +623,11 @@ class Daemon:
 
     def _report(self, event: str, **fields: Any) -> None:
         if self.progress is not None:
-            self.progress(event, fields)
+            try:
+                self.progress(event, fields)
+            except Exception as exc:  # an observer's failure (a closed pipe) is not the run's
+                log.warning("progress_failed", progress_event=event, error=str(exc))
+                self.progress = None
 
     # -- recovery --------------------------------------------------------------------------
 

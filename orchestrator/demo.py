@@ -7,6 +7,7 @@ scripted agents and no API key, printing each step as it happens.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -122,9 +123,17 @@ class _Printer:
             line = f"{task} blocker triaged: {fields.get('decision')}"
         elif event == "question_answered":
             line = f"{fields.get('sender')}'s question answered by the orchestrator"
+        elif event in ("blocker_resolved", "escalated", "sla_breached", "checklist_failed"):
+            line = f"{event.replace('_', ' ')} {task}".strip()
         else:
-            line = f"{event} {task}".strip()
-        print(f"  {t}  {line}", file=self.out, flush=True)
+            return  # the daemon's bookkeeping (messages read, acknowledged ...)
+        self.say(f"  {t}  {line}")
+
+    def say(self, text: str) -> None:
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:  # `baton demo | head`: the reader left; the demo goes on
+            self.out = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the printer
 
 
 async def run_demo(
@@ -133,19 +142,21 @@ async def run_demo(
     root = target if target is not None else Path(tempfile.mkdtemp(prefix="baton-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     repo = make_demo_repo(root)
-    print(f"Baton demo in {repo}", file=out)
-    print("Running the template's plan (T1-T7, groups A-D) with scripted agents:", file=out)
+    printer = _Printer(out)
+    say = printer.say
+    say(f"Baton demo in {repo}")
+    say("Running the template's plan (T1-T7, groups A-D) with scripted agents:")
     config = load_config(repo, environ={})
-    daemon = Daemon(config, progress=_Printer(out), exit_when_done=True)
+    daemon = Daemon(config, progress=printer, exit_when_done=True)
     with anyio.move_on_after(limit_seconds) as scope:
         code = await daemon.run()
     if scope.cancelled_caught:
-        print(f"demo did not finish within {limit_seconds:g}s", file=out)
+        say(f"demo did not finish within {limit_seconds:g}s")
         return 1
     plan = parse_plan((repo / "MULTI_AGENT_PLAN.md").read_text(encoding="utf-8"))
     done = sum(1 for t in plan.tasks if t.status == "Completed")
-    print(f"\n{done}/{len(plan.tasks)} tasks Completed.", file=out)
-    print(f"Plan:      {repo / 'MULTI_AGENT_PLAN.md'}", file=out)
-    print(f"Worktrees: {daemon.parent}", file=out)
-    print(f"Try:       baton status --dir {repo}", file=out)
+    say(f"\n{done}/{len(plan.tasks)} tasks Completed.")
+    say(f"Plan:      {repo / 'MULTI_AGENT_PLAN.md'}")
+    say(f"Worktrees: {daemon.parent}")
+    say(f"Try:       baton status --dir {repo}")
     return 0 if code == 0 and done == len(plan.tasks) else 1

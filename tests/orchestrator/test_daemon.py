@@ -172,3 +172,18 @@ async def test_each_invalid_plan_is_reported_with_its_line(plan_repo: Path, fixt
     reported = [(f["line"], f["reason"]) for e, f in rec.events if e == "plan_invalid"]
     assert reported == [(e.line, e.reason) for e in expected]
     assert read_plan(plan_repo) == text
+
+
+async def test_a_failing_progress_observer_does_not_stop_the_run(plan_repo: Path) -> None:
+    """An observer that raises (a closed pipe under `baton demo | head`) is dropped; the
+    run goes on to the end."""
+
+    def broken(event: str, fields: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    config = make_config(plan_repo, FAST_SCRIPT, agents="scripted")
+    daemon = Daemon(config, progress=broken, exit_when_done=True)
+    with anyio.fail_after(30):
+        assert await daemon.run() == 0
+    plan = parse_plan((plan_repo / "MULTI_AGENT_PLAN.md").read_text(encoding="utf-8"))
+    assert [t.status for t in plan.tasks] == ["Completed"] * 7
