@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import anthropic
 import structlog
 
 from agents import Agent, AgentContext, Blocker, ManualAgent, ScriptedAgent
-from agents.claude import ClaudeAgent, Limits
 from agents.pricing import Price
 from agents.skills import SkillError, load_skills
 from orchestrator.config import Config
@@ -17,6 +15,8 @@ from orchestrator.logs import redact_text
 from protocol import Task
 
 if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
     from orchestrator.daemon import Daemon
 
 log = structlog.get_logger()
@@ -48,6 +48,8 @@ def make_agent(daemon: Daemon, task: Task, config: Config) -> Agent:
 
 
 def _claude(daemon: Daemon, task: Task, config: Config) -> Agent:
+    from agents.claude import ClaudeAgent, Limits  # the SDK is big: load it only when used
+
     plan = daemon.plan
     assert plan is not None
     try:
@@ -94,7 +96,9 @@ def _claude(daemon: Daemon, task: Task, config: Config) -> Agent:
     )
 
 
-def client() -> anthropic.AsyncAnthropic:
+def client() -> AsyncAnthropic:
     """One client per daemon. The SDK reads ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL, and
     retries 429, 529, 5xx and connection errors (honouring retry-after) up to 4 times."""
-    return anthropic.AsyncAnthropic(max_retries=4, timeout=300.0)
+    from anthropic import AsyncAnthropic
+
+    return AsyncAnthropic(max_retries=4, timeout=300.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -538,12 +538,25 @@ class Daemon:
         edits.append(pw.finish(a.task_id, a.status, a.at, duration))
         then.append(self._done_later(key))
         if a.status == COMPLETED:
-            then.append(functools.partial(self.orchestrator.handoff, a.task_id, state.attempt))
+            # In the background: git and the message log must not delay the next decision.
+            then.append(
+                functools.partial(self._soon, self.orchestrator.handoff, a.task_id, state.attempt)
+            )
         event = "task_completed" if a.status == COMPLETED else "task_failed"
         log.info(event, task_id=a.task_id, attempt=a.attempt, duration=duration)
         self._report(event, task_id=a.task_id, duration=duration)
         if a.status == FAILED:
             log.warning("escalated", task_id=a.task_id, reason="task_failed")
+
+    async def _soon(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        async def guarded() -> None:
+            try:
+                await fn(*args)
+            except Exception as exc:  # a handoff that fails is logged, never fatal
+                log.exception("background_failed", error=str(exc))
+
+        if self._tg is not None:
+            self._tg.start_soon(guarded)
 
     def _logged_start(self, task_id: str) -> Any:
         row = self.plan.log_row(task_id) if self.plan else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import anthropic
 import anyio
 import structlog
 
@@ -56,6 +55,8 @@ class OrchestratorModel:
         if budget is not None and self.daemon.spent + worst > budget:
             log.warning("budget_would_be_exceeded", task_id="orchestrator", worst_case_usd=worst)
             return None
+        import anthropic  # loaded with the first call, not with the daemon
+
         try:
             response = await self.daemon.model_client().messages.create(
                 model=model,
