@@ -24,7 +24,7 @@ import anyio
 import structlog
 
 from agents.base import AgentContext, Blocker
-from agents.pricing import Price, cost_usd
+from agents.pricing import Price, cost_usd, tokens_of
 from agents.skills import Skill
 from agents.tools import TOOLS, Toolbox
 from protocol import Message
@@ -101,13 +101,7 @@ class ClaudeAgent:
                     return
                 continue
             bad = 0
-            usage = response.usage
-            tokens = {
-                "input": usage.input_tokens,
-                "output": usage.output_tokens,
-                "cache_write": usage.cache_creation_input_tokens or 0,
-                "cache_read": usage.cache_read_input_tokens or 0,
-            }
+            tokens = tokens_of(response.usage)
             cost = cost_usd(self.price, tokens)
             await ctx.record_usage(self.model, tokens, cost)
             used += sum(tokens.values())

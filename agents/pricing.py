@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,13 @@ def cost_usd(price: Price, tokens: Mapping[str, int]) -> float:
         + tokens.get("cache_write", 0) * price.cache_write_per_mtok
         + tokens.get("cache_read", 0) * price.cache_read_per_mtok
     ) / 1_000_000
+
+
+def tokens_of(usage: Any) -> dict[str, int]:
+    """Token counts of a Messages API ``usage`` object, by the names :func:`cost_usd` uses."""
+    return {
+        "input": usage.input_tokens,
+        "output": usage.output_tokens,
+        "cache_write": usage.cache_creation_input_tokens or 0,
+        "cache_read": usage.cache_read_input_tokens or 0,
+    }

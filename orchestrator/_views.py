@@ -192,6 +192,22 @@ def status_data(
     }
 
 
+def attention_lines(data: Mapping[str, Any]) -> list[str]:
+    """Open blockers with their SLA, pending messages, and what waits for a person."""
+    out = [f"Open blockers: {len(data['blockers'])}"]
+    for b in data["blockers"]:
+        who = "needs a person" if b["escalate"] else "orchestrator decides"
+        left = b["sla_left_minutes"]
+        sla = "" if left is None else f", SLA {left:g} min left" if left >= 0 else ", SLA breached"
+        out.append(f"  {b['task_id']} ({b['severity'] or '?'}) line {b['line']}: {who}{sla}")
+    out.append(f"Pending messages: {len(data['pending_messages'])}")
+    for m in data["pending_messages"]:
+        out.append(f"  {m['type']} {m['from']} -> {', '.join(m['to'])} (line {m['line']})")
+    out.append(f"Waiting for a person: {len(data['escalations'])}")
+    out.extend(f"  {e}" for e in data["escalations"])
+    return out
+
+
 def status_text(inputs: Inputs, **timers: Any) -> str:
     data = status_data(inputs, **timers)
     out = [f"{data['project'] or inputs.plan_path}  —  plan status: {data['status'] or '?'}"]
@@ -208,17 +224,7 @@ def status_text(inputs: Inputs, **timers: Any) -> str:
     cp = data["critical_path"]
     out.append(f"Ready: {', '.join(data['ready']) or '-'}")
     out.append(f"Critical path: {' -> '.join(cp['tasks']) or '-'} ({cp['hours']:g}h)")
-    out.append(f"Open blockers: {len(data['blockers'])}")
-    for b in data["blockers"]:
-        who = "needs a person" if b["escalate"] else "orchestrator decides"
-        left = b["sla_left_minutes"]
-        sla = "" if left is None else f", SLA {left:g} min left" if left >= 0 else ", SLA breached"
-        out.append(f"  {b['task_id']} ({b['severity'] or '?'}) line {b['line']}: {who}{sla}")
-    out.append(f"Pending messages: {len(data['pending_messages'])}")
-    for m in data["pending_messages"]:
-        out.append(f"  {m['type']} {m['from']} -> {', '.join(m['to'])} (line {m['line']})")
-    out.append(f"Waiting for a person: {len(data['escalations'])}")
-    out.extend(f"  {e}" for e in data["escalations"])
+    out.extend(attention_lines(data))
     budget = data["budget_usd"]
     spent = data["cost_usd"]["total"]
     of = f"${budget:g}" if budget is not None else "no budget"

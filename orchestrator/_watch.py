@@ -121,17 +121,7 @@ def render(
             f"{t['description']}"
         )
     body.append("")
-    body.append(f"Open blockers: {len(data['blockers'])}")
-    for b in data["blockers"]:
-        who = "needs a person" if b["escalate"] else "orchestrator decides"
-        left = b["sla_left_minutes"]
-        sla = "" if left is None else f", SLA {left:g} min left" if left >= 0 else ", SLA breached"
-        body.append(f"  {b['task_id']} ({b['severity'] or '?'}) line {b['line']}: {who}{sla}")
-    body.append(f"Pending messages: {len(data['pending_messages'])}")
-    for m in data["pending_messages"]:
-        body.append(f"  {m['type']} {m['from']} -> {', '.join(m['to'])} (line {m['line']})")
-    body.append(f"Waiting for a person: {len(data['escalations'])}")
-    body.extend(f"  {e}" for e in data["escalations"])
+    body.extend(_views.attention_lines(data))
     return _screen(body, inputs.plan_path.parent, now, width, height)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 
-from agents.pricing import Price, cost_usd
+from agents.pricing import Price, cost_usd, tokens_of
 
 if TYPE_CHECKING:
     from orchestrator.daemon import Daemon
@@ -67,13 +67,7 @@ class OrchestratorModel:
         except (anthropic.APIError, ValueError) as exc:
             log.error("agent_call_failed", task_id="orchestrator", reason=type(exc).__name__)
             return None
-        u = response.usage
-        tokens = {
-            "input": u.input_tokens,
-            "output": u.output_tokens,
-            "cache_write": u.cache_creation_input_tokens or 0,
-            "cache_read": u.cache_read_input_tokens or 0,
-        }
+        tokens = tokens_of(response.usage)
         usd = cost_usd(price, tokens)
         journal = self.daemon.journal
         if journal is not None:

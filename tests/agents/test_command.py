@@ -19,7 +19,6 @@ from agents.command import MAX_LINE_CHARS, CommandAgent
 from orchestrator.config import Config
 from protocol import Task, parse_plan
 from tests.orchestrator.conftest import (
-    TEMPLATE,
     Recorder,
     git,
     make_config,
@@ -69,21 +68,6 @@ tmp.write_text(" ".join(map(str, pids)))
 os.replace(tmp, target)
 time.sleep(60)
 """
-
-
-@pytest.fixture
-def plan_repo(tmp_path: Path) -> Path:
-    """A git repository on branch main with the template plan committed."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Test")
-    git(repo, "config", "user.email", "test@baton.invalid")
-    (repo / PLAN).write_text(TEMPLATE, encoding="utf-8")
-    (repo / ".gitignore").write_text(".baton/\n")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "plan")
-    return repo
 
 
 def config_for(repo: Path) -> Config:

@@ -54,6 +54,19 @@ def plan(repo: Path) -> str:
     return (repo / PLAN).read_text(encoding="utf-8")
 
 
+def add_escalated_blocker(repo: Path) -> None:
+    """An entry for T1 that only a person can decide (Escalation: Yes)."""
+    text = plan(repo).replace(
+        "\n## Execution Timeline",
+        "\n### T1 - architect-001 - 2026-01-01 09:00\n**Severity:** High\n"
+        "**Blocker Type:** Decision\n**Description:** Which cloud?\n"
+        "**Required Resolution:** A person picks one\n**Escalation:** Yes\n\n"
+        "## Execution Timeline",
+        1,
+    )
+    (repo / PLAN).write_text(text, encoding="utf-8")
+
+
 def start_t1(repo: Path) -> None:
     """No script needed: manual agents just hold their task, T1 starts on its own."""
     (repo / MESSAGES).write_text(NEW_MESSAGES_FILE, encoding="utf-8")
@@ -185,15 +198,7 @@ async def test_escalated_blocker_breaches_its_sla_once_then_reminds(plan_repo: P
     """Escalation: Yes → a person is asked; no Resolution within the SLA → sla_breached,
     then a reminder per interval — on an injected clock."""
     start_t1(plan_repo)
-    text = plan(plan_repo).replace(
-        "\n## Execution Timeline",
-        "\n### T1 - architect-001 - 2026-01-01 09:00\n**Severity:** High\n"
-        "**Blocker Type:** Decision\n**Description:** Which cloud?\n"
-        "**Required Resolution:** A person picks one\n**Escalation:** Yes\n\n"
-        "## Execution Timeline",
-        1,
-    )
-    (plan_repo / PLAN).write_text(text, encoding="utf-8")
+    add_escalated_blocker(plan_repo)
     clock = ManualClock()
     rec = Recorder()
     toml = "triage_sla_minutes = 10\ntriage_reminder_minutes = 30\n"
@@ -255,15 +260,7 @@ async def test_restart_delivers_once_and_keeps_the_triage_timer(plan_repo: Path)
     """Stop the daemon mid-run; a message Sent meanwhile reaches the resumed agent exactly
     once, and the blocker's SLA still counts from its first sighting before the restart."""
     start_t1(plan_repo)
-    text = plan(plan_repo).replace(
-        "\n## Execution Timeline",
-        "\n### T1 - architect-001 - 2026-01-01 09:00\n**Severity:** High\n"
-        "**Blocker Type:** Decision\n**Description:** Which cloud?\n"
-        "**Required Resolution:** A person picks one\n**Escalation:** Yes\n\n"
-        "## Execution Timeline",
-        1,
-    )
-    (plan_repo / PLAN).write_text(text, encoding="utf-8")
+    add_escalated_blocker(plan_repo)
     clock = ManualClock()
     config = make_config(plan_repo, "triage_sla_minutes = 10\n", agents="manual")
     first = Recorder()
