@@ -304,3 +304,47 @@ def test_log_reader_reads_only_what_is_new_even_after_status_edits(tmp_path: Pat
     assert [m.text for m in first] == ["m0 é"]
     assert [m.text for m in second] == ["m1 é"]
     assert "m2 é" in [m.text for m in third]  # re-read from before: known ids are skipped
+
+
+async def test_update_to_the_orchestrator_is_recorded_and_resolved(plan_repo: Path) -> None:
+    start_t1(plan_repo)
+    rec = Recorder()
+    async with (
+        running_daemon(make_config(plan_repo, agents="manual"), rec),
+        watching(plan_repo, rec),
+    ):
+        append(
+            plan_repo,
+            sender="architect-001",
+            to="Orchestrator",
+            type="Update",
+            task="T1",
+            text="halfway",
+        )
+        await rec.wait_for(lambda: statuses(plan_repo).get("halfway") == "Resolved")
+
+
+async def test_a_persons_resolution_goes_to_the_blocked_agent(plan_repo: Path) -> None:
+    """A person writes **Resolution:** under an escalated entry: the agent gets it as a
+    Directive and its Blocked task goes back to In Progress."""
+    start_t1(plan_repo)
+    add_escalated_blocker(plan_repo)
+    rec = Recorder()
+    async with (
+        running_daemon(make_config(plan_repo, agents="manual"), rec),
+        watching(plan_repo, rec),
+    ):
+        await rec.wait_for(lambda: rec.seen("escalated", reason="blocker"))
+        text = plan(plan_repo)
+        text = set_cell(text, parse_plan(text), "T1", "Status", "Blocked")
+        text = text.replace(
+            "a decision is needed.\n",
+            "a decision is needed.\n**Resolution:** 2026-01-01 09:30 - Use the EU region.\n",
+            1,
+        )
+        save(plan_repo / PLAN, text, style="rename")
+        await rec.wait_for(lambda: rec.seen("blocker_resolved", task_id="T1"))
+        await rec.wait_for(
+            lambda: parse_plan(plan(plan_repo)).task("T1").status == "In Progress"  # type: ignore[union-attr]
+        )
+    assert messages_of(plan_repo, "Directive") == ["('architect-001',): Use the EU region."]
