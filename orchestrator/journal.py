@@ -214,9 +214,5 @@ class Journal:
                 ),
             )
 
-    def costs_by_task(self) -> dict[str, float]:
-        rows = self._query("SELECT task_id, SUM(usd) FROM costs GROUP BY task_id")
-        return {str(t): float(u) for t, u in rows}
-
     def spent_usd(self) -> float:
         return float(self._query("SELECT COALESCE(SUM(usd), 0) FROM costs")[0][0])
