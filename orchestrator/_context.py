@@ -34,7 +34,8 @@ from protocol import (
 from protocol.messages import NEW_MESSAGES_FILE
 
 if TYPE_CHECKING:
-    from orchestrator.daemon import Daemon, Running
+    from orchestrator._agentrun import Running
+    from orchestrator.daemon import Daemon
 
 log = structlog.get_logger()
 

@@ -6,10 +6,19 @@ column (``8 hours``, ``$0.75``, ``66%``); a row whose target cannot be read gets
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
+import structlog
+
+from orchestrator import _planwrites as pw
 from orchestrator.clock import format_duration, parse_iso
 from protocol import Plan
-from protocol.retro import metric_rows, metrics_table
+from protocol.retro import metric_rows, metrics_table, set_metrics
+
+if TYPE_CHECKING:
+    from orchestrator.daemon import Daemon
+
+log = structlog.get_logger()
 
 _HOURS = re.compile(r"([\d.]+)\s*(h|hours?|m|min|minutes?)\b", re.I)
 _NUMBER = re.compile(r"-?[\d.]+")
@@ -79,3 +88,16 @@ def _target_hours(text: str) -> float | None:
 def _number(text: str) -> float | None:
     m = _NUMBER.search(text.replace(",", ""))
     return float(m.group()) if m else None
+
+
+async def write(d: Daemon, plan: Plan) -> None:
+    """Fill the Metrics table of ``plan`` (at Integration), in the cells still empty."""
+    values = measure(plan, d.spent)
+    if not values:
+        return
+
+    def fill(text: str, current: Plan) -> str:
+        return set_metrics(text, current, values)
+
+    await d.write_plan([pw.PlanEdit(fill, "retrospective metrics")])
+    log.info("retrospective_written", metrics={k: v[0] for k, v in values.items()})

@@ -26,10 +26,20 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import structlog
 
 from agents.skills import SkillError, load_skills
+from orchestrator import _planwrites as pw
 from orchestrator.config import Config
-from protocol import ChecklistItem, Plan, Task
+from protocol import ChecklistItem, EditConflictError, Plan, Task, set_checkbox
+
+if TYPE_CHECKING:
+    from orchestrator.daemon import Daemon
+
+log = structlog.get_logger()
 
 SECTION = "Pre-Execution Checklist"
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT])i?B", re.I)
@@ -131,3 +141,40 @@ def _permissions(item: ChecklistItem, config: Config, probes: Probes, claude: bo
     if not (config.plan_dir / ".git").exists():
         return Result(item, False, f"{config.plan_dir} is not a git repository")
     return Result(item, True)
+
+
+async def preflight(d: Daemon, plan: Plan) -> bool:
+    """The Pre-Execution Checklist, before the first task of the run starts: ticks what
+    holds; False (nothing may start) while a verifiable item fails, unless forced."""
+    if d._checked or any(s.started for s in d._states.values()):
+        return True
+    results = await anyio.to_thread.run_sync(check, plan, d.config, d.parent, d.probes)
+    failed = [r for r in results if r.holds is False]
+    unverifiable = [r.item.text for r in results if r.holds is None]
+    if unverifiable and not d._unverifiable_named:
+        d._unverifiable_named = True
+        log.info("checklist_left_to_people", items=unverifiable)
+    ticks = [r.item for r in results if r.holds and not r.item.checked]
+    if ticks:
+        await d.write_plan([_tick(item) for item in ticks])
+    for r in failed:
+        log.error("checklist_failed", item=r.item.text, line=r.item.line, reason=r.reason)
+        d._report("checklist_failed", item=r.item.text, reason=r.reason)
+    if failed and not d.force:
+        return False
+    if failed:
+        log.warning("checklist_forced", failed=[r.item.text for r in failed])
+    d._checked = True
+    return True
+
+
+def _tick(item: ChecklistItem) -> pw.PlanEdit:
+    def fn(text: str, plan: Plan) -> str:
+        current = next(
+            (c for c in plan.checklists if c.text == item.text and c.section == item.section), None
+        )
+        if current is None:
+            raise EditConflictError(f"checklist item {item.text!r} is gone")
+        return set_checkbox(text, current, True)
+
+    return pw.PlanEdit(fn, f"tick {item.text}")

@@ -12,18 +12,17 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from agents import Agent, TaskBrief
+from agents import Agent
+from orchestrator import _agentrun, _retro, backends, checklist
 from orchestrator import _planwrites as pw
-from orchestrator import _retro, backends, checklist
-from orchestrator._context import Context, brief_for
+from orchestrator._agentrun import Running
 from orchestrator._ledger import Change, Group, Ledger, grouped, restore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
@@ -50,29 +49,22 @@ from orchestrator.scheduler import (
 from orchestrator.sdnotify import SdNotifier
 from orchestrator.triage import Orchestrator
 from orchestrator.watcher import DirectoryWatcher
-from orchestrator.worktrees import WorktreeError, Worktrees, default_parent
+from orchestrator.worktrees import Worktrees, default_parent
 from protocol import (
     COMPLETED,
     FAILED,
-    IN_PROGRESS,
-    ChecklistItem,
-    EditConflictError,
-    Message,
     Plan,
     Task,
     check_plan,
     parse_plan,
     read_revision,
-    set_checkbox,
 )
-from protocol.retro import set_metrics
 
 log = structlog.get_logger()
 
 AgentFactory = Callable[[Task, Config], Agent]
 Progress = Callable[[str, Mapping[str, Any]], None]
 _MAX_ROUNDS = 8  # decisions per change; each round acts on the text the last one wrote
-_INBOX_SIZE = 1000
 _RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
 _SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
 _TIMER_SECONDS = 1.0  # how often SLA timers and message deadlines are checked
@@ -86,32 +78,8 @@ def _restores(stale: Mapping[tuple[str, str, str], Change]) -> list[pw.PlanEdit]
     ]
 
 
-def _tick(item: ChecklistItem) -> pw.PlanEdit:
-    def fn(text: str, plan: Plan) -> str:
-        current = next(
-            (c for c in plan.checklists if c.text == item.text and c.section == item.section), None
-        )
-        if current is None:
-            raise EditConflictError(f"checklist item {item.text!r} is gone")
-        return set_checkbox(text, current, True)
-
-    return pw.PlanEdit(fn, f"tick {item.text}")
-
-
 def _restore(text: str, plan: Plan, *, group: Group, changes: dict[str, Change]) -> str:
     return restore(text, plan, group, changes)
-
-
-@dataclass
-class Running:
-    task_id: str
-    attempt: int
-    brief: TaskBrief
-    scope: anyio.CancelScope
-    deliver: MemoryObjectSendStream[Message]  # the router's end
-    inbox: MemoryObjectReceiveStream[Message]  # the agent's end
-    verdict: str | None = None  # Completed or Failed, once the agent said so
-    delivered: set[str] = field(default_factory=set)  # ids of the messages it was given
 
 
 class Daemon:
@@ -306,7 +274,7 @@ class Daemon:
             self._notify_status(plan)
             if not actions:
                 if plan_status(plan) == "Integration" and _retro.pending(plan):
-                    await self._retrospective(plan)
+                    await _retro.write(self, plan)
                     continue  # decide on what is on disk now
                 self._check_done(plan)
                 break
@@ -316,20 +284,6 @@ class Daemon:
             text = after
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         self._decided = digest
-
-    async def _retrospective(self, plan: Plan) -> None:
-        values = _retro.measure(plan, self.spent)
-        if not values:
-            return
-
-        def fill(text: str, current: Plan) -> str:
-            return set_metrics(text, current, values)
-
-        await self.write_plan([pw.PlanEdit(fill, "retrospective metrics")])
-        log.info(
-            "retrospective_written",
-            **{k.casefold().replace(" ", "_"): v[0] for k, v in values.items()},
-        )
 
     def _looks_cut(self, plan: Plan, text: str) -> bool:
         """True when the file has lost structure the last good plan had, as a file does
@@ -406,35 +360,9 @@ class Daemon:
 
     # -- acting ----------------------------------------------------------------------------
 
-    async def _preflight(self, plan: Plan) -> bool:
-        """The Pre-Execution Checklist, before the first task of the run starts: ticks what
-        holds; False (nothing may start) while a verifiable item fails, unless forced."""
-        if self._checked or any(s.started for s in self._states.values()):
-            return True
-        results = await anyio.to_thread.run_sync(
-            checklist.check, plan, self.config, self.parent, self.probes
-        )
-        failed = [r for r in results if r.holds is False]
-        unverifiable = [r.item.text for r in results if r.holds is None]
-        if unverifiable and not self._unverifiable_named:
-            self._unverifiable_named = True
-            log.info("checklist_left_to_people", items=unverifiable)
-        ticks = [r.item for r in results if r.holds and not r.item.checked]
-        if ticks:
-            await self.write_plan([_tick(item) for item in ticks])
-        for r in failed:
-            log.error("checklist_failed", item=r.item.text, line=r.item.line, reason=r.reason)
-            self._report("checklist_failed", item=r.item.text, reason=r.reason)
-        if failed and not self.force:
-            return False
-        if failed:
-            log.warning("checklist_forced", failed=[r.item.text for r in failed])
-        self._checked = True
-        return True
-
     async def _execute(self, actions: Sequence[object]) -> str | None:
         starts = any(isinstance(a, StartTask) for a in actions)
-        if starts and self.plan is not None and not await self._preflight(self.plan):
+        if starts and self.plan is not None and not await checklist.preflight(self, self.plan):
             actions = [a for a in actions if not isinstance(a, StartTask)]
         edits: list[pw.PlanEdit] = []
         then: list[Callable[[], Any]] = []
@@ -443,7 +371,7 @@ class Daemon:
                 await self._start(action, edits, then)
             elif isinstance(action, ResumeTask):
                 log.info("task_resumed", task_id=action.task_id, attempt=action.attempt)
-                self._spawn(action.task_id, action.attempt, None)
+                _agentrun.spawn(self, action.task_id, action.attempt, None)
             elif isinstance(action, AdoptTask):
                 state = TaskState(action.attempt, True, None, action.at, True)
                 key = f"adopt:{action.task_id}:{action.attempt}"
@@ -506,7 +434,7 @@ class Daemon:
             if edit.applied:
                 log.info("task_started", task_id=a.task_id, agent_id=a.agent_id, attempt=a.attempt)
                 self._report("task_started", task_id=a.task_id, agent_id=a.agent_id)
-                self._spawn(a.task_id, a.attempt, key)
+                _agentrun.spawn(self, a.task_id, a.attempt, key)
                 return
             # A person changed the Status cell first: their value wins, the start is void.
             assert self.journal is not None
@@ -657,7 +585,7 @@ class Daemon:
                         pw.start_log(p["task_id"], p["agent_id"], p["at"]),
                     ]
                 )
-                self._spawn(p["task_id"], p["attempt"], intent.key)
+                _agentrun.spawn(self, p["task_id"], p["attempt"], intent.key)
                 continue
             if intent.kind == "FinishTask":
                 start = parse_iso(p["started_at"]) if p.get("started_at") else None
@@ -668,85 +596,6 @@ class Daemon:
                 await self.write_plan([pw.adopt(p["task_id"], p["agent_id"], p["at"])])
             await anyio.to_thread.run_sync(self.journal.done, intent.key, "done")
         self.wake()
-
-    # -- agents ----------------------------------------------------------------------------
-
-    def _spawn(self, task_id: str, attempt: int, intent_key: str | None) -> None:
-        if task_id in self.running or self._tg is None:
-            return
-        plan = self.plan
-        task = plan.task(task_id) if plan else None
-        if plan is None or task is None:
-            return
-        brief = brief_for(plan, task, attempt, self.parent / task.worktree)
-        send, receive = anyio.create_memory_object_stream[Message](_INBOX_SIZE)
-        running = Running(task_id, attempt, brief, anyio.CancelScope(), send, receive)
-        self.running[task_id] = running
-        self._tg.start_soon(self._run_agent, running, task, intent_key)
-
-    async def _run_agent(self, running: Running, task: Task, intent_key: str | None) -> None:
-        task_id = running.task_id
-        with structlog.contextvars.bound_contextvars(
-            task_id=task_id, agent_id=running.brief.agent_id
-        ):
-            try:
-                with running.scope:
-                    try:
-                        result = await self.worktrees.ensure(task.worktree, task.branch)
-                    except WorktreeError as exc:
-                        log.error("worktree_failed", reason=str(exc))
-                        await self.write_plan(
-                            [pw.status(task_id, FAILED, pw.ACTIVE), pw.log_notes(task_id, str(exc))]
-                        )
-                        return
-                    self._report("worktree_ready", task_id=task_id, path=str(result.path))
-                    if result.created:
-                        assert self.journal is not None
-                        await anyio.to_thread.run_sync(
-                            lambda: self.journal.event(  # type: ignore[union-attr]
-                                "worktree_created",
-                                task_id,
-                                attempt=running.attempt,
-                                path=str(result.path),
-                            )
-                        )
-                        log.info("worktree_created", path=str(result.path), branch=result.branch)
-                    if intent_key is not None:
-                        await self._done_later(intent_key)()
-                    await self.router.on_agent_started(running)
-                    agent = self.agent_factory(task, self.config)
-                    log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
-                    await agent.run(Context(self, running))
-                    if running.verdict is None:
-                        await self._ended_without_verdict(task_id)
-            except Exception as exc:
-                log.exception("agent_crashed", error=str(exc))
-                with anyio.CancelScope(shield=True), anyio.move_on_after(10):
-                    await self.write_plan(
-                        [
-                            pw.status(task_id, FAILED, pw.ACTIVE),
-                            pw.log_notes(task_id, f"agent crashed: {exc}"),
-                        ]
-                    )
-            finally:
-                self.running.pop(task_id, None)
-                running.deliver.close()
-                running.inbox.close()
-                self.wake()
-
-    async def _ended_without_verdict(self, task_id: str) -> None:
-        try:
-            text, _ = await anyio.to_thread.run_sync(self.store.read, self.config.plan_path)
-        except FileNotReady:
-            return
-        task = parse_plan(text).task(task_id)
-        if task is not None and task.status == IN_PROGRESS:
-            await self.write_plan(
-                [
-                    pw.status(task_id, FAILED, (IN_PROGRESS,)),
-                    pw.log_notes(task_id, "agent ended without completing the task"),
-                ]
-            )
 
 
 __all__ = ["Daemon", "Running"]

@@ -32,7 +32,8 @@ from protocol import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.daemon import Daemon, Running
+    from orchestrator._agentrun import Running
+    from orchestrator.daemon import Daemon
 
 log = structlog.get_logger()
 
