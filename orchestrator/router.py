@@ -133,6 +133,7 @@ class Router:
         self.log = MessageLog(daemon.config.messages_file)
         self.known: dict[str, Message] = {}  # every message seen this run, by id
         self._deliveries: list[tuple[str, str]] = []  # (task id, message id) to journal
+        self.deadlines: dict[str, Message] = {}  # not Resolved when last seen, with a DEADLINE
 
     async def poll(self) -> None:
         """Read what was appended since the last poll and route it."""
@@ -146,6 +147,8 @@ class Router:
         new = [m for m in messages if m.id not in self.known]
         for m in messages:
             self.known[m.id] = m
+            if m.deadline and m.status != "Resolved":
+                self.deadlines[m.id] = m
         self.daemon._report("messages_read", count=len(messages), new=len(new))
         if not new:
             return
@@ -286,3 +289,4 @@ class Router:
         for m in ordered:
             if statuses[m.id] == "Resolved":
                 self.known.pop(m.id, None)  # nothing more to deliver or to watch
+                self.deadlines.pop(m.id, None)

@@ -296,6 +296,11 @@ class Orchestrator:
         if plan is None or self.journal is None:
             return
         now = self.now()
+        if any(b.resolution is None and b.problem is None for b in plan.blockers):
+            await self._sla(plan, now)
+        await self._deadlines(now)
+
+    async def _sla(self, plan: Plan, now: datetime) -> None:
         sla = timedelta(minutes=self.daemon.config.triage_sla_minutes)
         remind = timedelta(minutes=self.daemon.config.triage_reminder_minutes)
         seen = await anyio.to_thread.run_sync(self.journal.marks, "blocker_seen:")
@@ -320,14 +325,13 @@ class Orchestrator:
             self.notifier.notify(
                 "sla_breached", summary, {"task_id": entry.task_id, "minutes": waited}
             )
-        await self._deadlines(now)
 
     async def _deadlines(self, now: datetime) -> None:
         router = self.daemon.router
         due = [
             m
-            for m in router.known.values()
-            if m.deadline and (d := parse_iso(m.deadline)) is not None and d <= now
+            for m in router.deadlines.values()
+            if (d := parse_iso(m.deadline or "")) is not None and d <= now
         ]
         if not due:
             return
@@ -341,7 +345,9 @@ class Orchestrator:
         for m in due:
             fresh = current.get(m.id)
             if fresh is None or fresh.status == "Resolved":
+                router.deadlines.pop(m.id, None)
                 continue
+            router.deadlines.pop(m.id, None)  # escalated once; never again
             if not await self._mark(f"deadline:{m.id}"):
                 continue
             self._escalate(
