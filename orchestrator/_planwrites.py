@@ -73,17 +73,18 @@ def run_batch(
     revision: int | None = None,
 ) -> str:
     """Apply ``edits`` in order to ``text``; ``previous`` speeds up the re-parses, and
-    ``known`` (a text and its plan) skips the first parse when ``text`` is that text.
+    ``known`` (a text and its checked plan) skips the first parse and the check when
+    ``text`` is that text.
     When the edits change anything, the text is marked with ``revision``."""
     original = text
     for edit in edits:
         edit.applied = False
     if known is not None and known[0] == text:
-        plan = known[1]
+        plan = known[1]  # checked when it was read (or written by Baton, which keeps it valid)
     else:
         plan = parse_plan(text, file=file, previous=previous)
-    if check_plan(plan, worktree_parent=worktree_parent):
-        raise PlanNotWritable(file)
+        if check_plan(plan, worktree_parent=worktree_parent):
+            raise PlanNotWritable(file)
     first = plan
     ordered: Sequence[PlanEdit] = edits
     if all(e.where is not None and e.where(plan) is not None for e in edits):

@@ -7,6 +7,7 @@ group (A < B < C …): its *effective* dependencies. Everything here is iterativ
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ _ESTIMATE = re.compile(
 _HOURS = {"h": 1.0, "m": 1 / 60, "d": 24.0}
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
 def parse_estimate(text: str) -> float:
     """Hours in an Estimate cell: ``1h``, ``1.5h``, ``30m``, ``2d``, ``90 min``; else 1."""
     m = _ESTIMATE.match(text.replace("`", ""))

@@ -8,6 +8,7 @@ rather than an exception. The graph rules (cycles, unknown dependencies …) are
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from types import MappingProxyType
@@ -63,6 +64,7 @@ _RULE_RE = re.compile(r"^ {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
 _STATUS_BY_KEY = {s.casefold(): s for s in STATUSES}
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
 def canonical_status(raw: str) -> str | None:
     """The lifecycle status ``raw`` names (case and spacing ignored), or None."""
     key = " ".join(raw.replace("`", "").replace("*", "").split()).casefold()
@@ -200,6 +202,7 @@ def agent_id(plan: Plan, task: Task) -> str:
     return f"{role}-{task.id.casefold()}"
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
 def split_agent_skills(cell: str) -> tuple[str, tuple[str, ...]]:
     """``Architect / `architecture-skill`, `api-design-skill` `` → role and skills."""
     role, sep, rest = cell.partition("/")
@@ -207,6 +210,7 @@ def split_agent_skills(cell: str) -> tuple[str, tuple[str, ...]]:
     return role.strip().strip("`").strip(), skills if sep else ()
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
 def worktree_folder(cell: str) -> str:
     """The folder a Worktree cell names: its last path component (``../arch`` → ``arch``)."""
     path = cell.strip().strip("`").strip()
@@ -215,6 +219,7 @@ def worktree_folder(cell: str) -> str:
     return path.rsplit("/", 1)[-1] if path != "/" else ""
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
 def split_ids(cell: str) -> tuple[str, ...]:
     """A comma list of task ids (ranges such as ``T2-T4`` expanded); ``-``/``None`` → ()."""
     ids: list[str] = []
