@@ -64,7 +64,7 @@ async def _run_agent(d: Daemon, running: Running, task: Task, intent_key: str | 
                         [pw.status(task_id, FAILED, pw.ACTIVE), pw.log_notes(task_id, str(exc))]
                     )
                     return
-                d._report("worktree_ready", task_id=task_id, path=str(result.path))
+                d.report("worktree_ready", task_id=task_id, path=str(result.path))
                 if result.created:
                     assert d.journal is not None
                     await anyio.to_thread.run_sync(

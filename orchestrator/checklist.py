@@ -159,7 +159,7 @@ async def preflight(d: Daemon, plan: Plan) -> bool:
         await d.write_plan([_tick(item) for item in ticks])
     for r in failed:
         log.error("checklist_failed", item=r.item.text, line=r.item.line, reason=r.reason)
-        d._report("checklist_failed", item=r.item.text, reason=r.reason)
+        d.report("checklist_failed", item=r.item.text, reason=r.reason)
     if failed and not d.force:
         return False
     if failed:

@@ -276,7 +276,7 @@ class Daemon:
                 if any(e.applied for e in restores):
                     rows = sorted(f"{k}:{t}" if t else k for (k, t), _ in grouped(stale).items())
                     log.warning("stale_save_merged", cells=len(stale), rows=rows)
-                    self._report("stale_save_merged", cells=len(stale))
+                    self.report("stale_save_merged", cells=len(stale))
                 if written != text:
                     text = written
                     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -360,7 +360,7 @@ class Daemon:
                 "reason": getattr(error, "reason", str(error)),
             }
             log.error("plan_invalid", **where)
-            self._report("plan_invalid", **where)
+            self.report("plan_invalid", **where)
 
     def _check_done(self, plan: Plan) -> None:
         if not self.exit_when_done or self.running:
@@ -393,7 +393,7 @@ class Daemon:
                 edits.append(pw.adopt(action.task_id, action.agent_id, action.at))
                 then.append(self._done_later(key))
                 log.info("task_adopted", task_id=action.task_id, attempt=action.attempt)
-                self._report("task_adopted", task_id=action.task_id)
+                self.report("task_adopted", task_id=action.task_id)
             elif isinstance(action, FinishTask):
                 await self._finish(action, edits, then)
             elif isinstance(action, ResetTask):
@@ -401,7 +401,7 @@ class Daemon:
                 await self._begin(key, action, action.task_id, TaskState(action.attempt))
                 then.append(self._done_later(key))
                 log.info("task_reset", task_id=action.task_id, attempt=action.attempt)
-                self._report("task_reset", task_id=action.task_id)
+                self.report("task_reset", task_id=action.task_id)
             elif isinstance(action, StopAgent):
                 if (running := self.running.get(action.task_id)) is not None:
                     running.scope.cancel()
@@ -411,7 +411,7 @@ class Daemon:
             elif isinstance(action, SetPlanStatus):
                 edits.append(pw.header_status(action.value))
                 log.info("plan_status_changed", status=action.value)
-                self._report("plan_status_changed", status=action.value)
+                self.report("plan_status_changed", status=action.value)
             elif isinstance(action, BudgetExhausted) and not self._budget_warned:
                 self._budget_warned = True
                 log.warning("escalated", reason="budget_exhausted", **asdict(action))
@@ -447,7 +447,7 @@ class Daemon:
         async def after() -> None:
             if edit.applied:
                 log.info("task_started", task_id=a.task_id, agent_id=a.agent_id, attempt=a.attempt)
-                self._report("task_started", task_id=a.task_id, agent_id=a.agent_id)
+                self.report("task_started", task_id=a.task_id, agent_id=a.agent_id)
                 _agentrun.spawn(self, a.task_id, a.attempt, key)
                 return
             # A person changed the Status cell first: their value wins, the start is void.
@@ -486,7 +486,7 @@ class Daemon:
             )
         event = "task_completed" if a.status == COMPLETED else "task_failed"
         log.info(event, task_id=a.task_id, attempt=a.attempt, duration=duration)
-        self._report(event, task_id=a.task_id, duration=duration)
+        self.report(event, task_id=a.task_id, duration=duration)
         if a.status == FAILED:
             log.warning("escalated", task_id=a.task_id, reason="task_failed")
 
@@ -576,7 +576,7 @@ class Daemon:
         plan = parse_plan(current, file=self.config.plan_file, previous=self.plan)
         return _restores(self.ledger.stale_cells(plan, revision))
 
-    def _report(self, event: str, **fields: Any) -> None:
+    def report(self, event: str, **fields: Any) -> None:
         if self.progress is not None:
             try:
                 self.progress(event, fields)

@@ -149,7 +149,7 @@ class Router:
             self.known[m.id] = m
             if m.deadline and m.status != "Resolved":
                 self.deadlines[m.id] = m
-        self.daemon._report("messages_read", count=len(messages), new=len(new))
+        self.daemon.report("messages_read", count=len(messages), new=len(new))
         if not new:
             return
         to_ack: list[Message] = []
@@ -171,7 +171,7 @@ class Router:
                 to=list(m.to),
                 delivered=delivered,
             )
-            self.daemon._report("message_routed", message_id=m.id, type=m.type, to=list(m.to))
+            self.daemon.report("message_routed", message_id=m.id, type=m.type, to=list(m.to))
         await self.flush_deliveries()
         resolved = await self.inbox(for_orchestrator) if for_orchestrator else set()
         statuses = {m.id: "Acknowledged" for m in [*to_ack, *for_orchestrator]}
@@ -249,7 +249,7 @@ class Router:
         running.delivered.add(m.id)
         self._deliveries.append((running.task_id, m.id))
         log.info("message_delivered", message_id=m.id, task_id=running.task_id, type=m.type)
-        self.daemon._report(
+        self.daemon.report(
             "message_delivered", task_id=running.task_id, type=m.type, sender=m.sender
         )
         return True
@@ -281,7 +281,7 @@ class Router:
         except (FileNotReady, StoreConflict) as exc:
             log.warning("message_status_not_written", reason=str(exc))
             return
-        self.daemon._report("messages_acknowledged", count=len(ordered))
+        self.daemon.report("messages_acknowledged", count=len(ordered))
         if -1 in moved:
             self.log.anchor, self.log.end, self.log.byte_end = "x", -1, 0  # full read next time
         else:

@@ -145,7 +145,7 @@ class Orchestrator:
             return False
         await self.send(m.sender, "Directive", answer, task=m.task)
         log.info("question_answered", message_id=m.id, sender=m.sender)
-        self.daemon._report("question_answered", sender=m.sender, task_id=m.task)
+        self.daemon.report("question_answered", sender=m.sender, task_id=m.task)
         return True
 
     def _escalate(self, reason: str, summary: str, m: Message | None = None) -> None:
@@ -153,7 +153,7 @@ class Orchestrator:
         if m is not None:
             fields.update(message_id=m.id, message_ts=m.timestamp, sender=m.sender)
         log.warning("escalated", summary=summary, **fields)
-        self.daemon._report("escalated", summary=summary, **fields)
+        self.daemon.report("escalated", summary=summary, **fields)
         self.notifier.notify("escalated", summary, fields)
 
     async def send(
@@ -263,9 +263,7 @@ class Orchestrator:
         if not edit.applied:
             return
         log.info("blocker_triaged", task_id=entry.task_id, decision=choice or "escalated")
-        self.daemon._report(
-            "blocker_triaged", task_id=entry.task_id, decision=choice or "escalated"
-        )
+        self.daemon.report("blocker_triaged", task_id=entry.task_id, decision=choice or "escalated")
         if choice is None:
             self._escalate(
                 "blocker", f"Blocker on {entry.task_id}: {entry.fields.get('Description', '')}"
@@ -286,7 +284,7 @@ class Orchestrator:
         await self.send(agent_id(plan, task), "Directive", resolution, task=task.id)
         await self.daemon.write_plan([pw.status(task.id, IN_PROGRESS, (BLOCKED,))])
         log.info("blocker_resolved", task_id=task.id, resolution=resolution)
-        self.daemon._report("blocker_resolved", task_id=task.id, resolution=resolution)
+        self.daemon.report("blocker_resolved", task_id=task.id, resolution=resolution)
 
     # -- timers ------------------------------------------------------------------------------
 
@@ -321,7 +319,7 @@ class Orchestrator:
             limit = self.daemon.config.triage_sla_minutes
             summary = f"Blocker on {entry.task_id} unresolved for {waited} min (SLA {limit:g} min)"
             log.error("sla_breached", task_id=entry.task_id, minutes=waited, reminder=not first)
-            self.daemon._report("sla_breached", task_id=entry.task_id, reminder=not first)
+            self.daemon.report("sla_breached", task_id=entry.task_id, reminder=not first)
             self.notifier.notify(
                 "sla_breached", summary, {"task_id": entry.task_id, "minutes": waited}
             )
