@@ -577,6 +577,7 @@ class Daemon:
         return _restores(self.ledger.stale_cells(plan, revision))
 
     def report(self, event: str, **fields: Any) -> None:
+        """Tell the progress observer (the demo's printer, tests) about ``event``."""
         if self.progress is not None:
             try:
                 self.progress(event, fields)
