@@ -18,7 +18,7 @@ from agents import Blocker, TaskBrief
 from agents.tools import confine
 from orchestrator import _planwrites as pw
 from orchestrator.clock import iso
-from orchestrator.filestore import FileNotReady, StoreConflict
+from orchestrator.router import append_to_log
 from protocol import (
     BLOCKED,
     COMPLETED,
@@ -28,10 +28,8 @@ from protocol import (
     Task,
     add_blocker_entry,
     agent_id,
-    append_message,
     render_message,
 )
-from protocol.messages import NEW_MESSAGES_FILE
 
 if TYPE_CHECKING:
     from orchestrator._agentrun import Running
@@ -117,20 +115,7 @@ class Context:
             text=text,
             body=body,
         )
-        path = daemon.config.messages_path
-
-        def ensure_file() -> None:
-            if not path.exists() or path.stat().st_size == 0:
-                path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
-
-        await anyio.to_thread.run_sync(ensure_file)
-        while True:
-            try:
-                await daemon.store.update(path, lambda current: append_message(current, block))
-                break
-            except (FileNotReady, StoreConflict) as exc:
-                log.warning("message_delayed", reason=str(exc), to=to)
-                await anyio.sleep(0.5)
+        await append_to_log(daemon.store, daemon.config.messages_path, block)
         log.info("message_sent", to=to, type=type)
 
     async def report_blocker(self, blocker: Blocker) -> None:

@@ -14,8 +14,11 @@ Completed task set back to Not Started) is never mistaken for a stale one.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
+from collections.abc import Mapping
 
+from orchestrator._planwrites import PlanEdit
 from protocol import EditConflictError, Plan, set_cell, set_header_field, set_log_cells
 
 CellKey = tuple[str, str, str]  # ("task" | "log" | "header", task id or "", column)
@@ -79,7 +82,15 @@ class Ledger:
         }
 
 
-def grouped(stale: dict[CellKey, Change]) -> dict[Group, dict[str, Change]]:
+def restore_edits(stale: Mapping[CellKey, Change]) -> list[PlanEdit]:
+    """One plan edit per row (or the header) that a stale save took back."""
+    return [
+        PlanEdit(functools.partial(restore, group=g, changes=c), f"restore {g}")
+        for g, c in grouped(stale).items()
+    ]
+
+
+def grouped(stale: Mapping[CellKey, Change]) -> dict[Group, dict[str, Change]]:
     """Stale cells by the row (or header) they belong to."""
     out: dict[Group, dict[str, Change]] = {}
     for (kind, task_id, column), change in stale.items():

@@ -11,6 +11,7 @@ from orchestrator._inputs import Inputs
 from orchestrator.clock import parse_iso
 from protocol import BlockerEntry, Message, critical_path, ready_tasks, waves
 from protocol._model import STATUSES, Plan
+from protocol.blockers import entry_key
 from protocol.plan import agent_id
 
 # Mermaid classes per status; the critical path gets a thick outline on top.
@@ -111,7 +112,7 @@ def status_data(
     seen = seen or {}
 
     def sla_left(b: BlockerEntry) -> float | None:
-        first = parse_iso(seen.get(f"blocker_seen:{b.task_id}|{b.agent_id}|{b.timestamp}", ""))
+        first = parse_iso(seen.get(f"blocker_seen:{entry_key(b)}", ""))
         if first is None:
             return None
         return round(sla_minutes - (now - first).total_seconds() / 60, 1)

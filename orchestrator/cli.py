@@ -312,9 +312,9 @@ def _triage_timers(plan_dir: Path) -> dict[str, Any]:
 def _send(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from orchestrator.filestore import FileNotReady, FileStore
-    from protocol import append_message, render_message
-    from protocol.messages import NEW_MESSAGES_FILE
+    from orchestrator.filestore import FileStore
+    from orchestrator.router import append_to_log
+    from protocol import render_message
 
     try:
         config = load_config(args.dir)
@@ -331,12 +331,9 @@ def _send(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    path = config.messages_path
-    if not path.exists() or path.stat().st_size == 0:
-        path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
     try:
-        anyio.run(FileStore().update, path, lambda text: append_message(text, block))
-    except (FileNotReady, OSError) as exc:
+        anyio.run(append_to_log, FileStore(), config.messages_path, block)
+    except OSError as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
     print(f"sent {args.type} from {args.sender} to {args.to}")

@@ -24,7 +24,7 @@ from agents import Agent
 from orchestrator import _agentrun, _retro, backends, checklist
 from orchestrator import _planwrites as pw
 from orchestrator._agentrun import Running
-from orchestrator._ledger import Change, Group, Ledger, grouped, restore
+from orchestrator._ledger import Ledger, grouped, restore_edits
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
 from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
@@ -70,18 +70,6 @@ _RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
 _SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
 _GC_THRESHOLD = 50_000  # allocations between young-generation collections (default 700)
 _TIMER_SECONDS = 1.0  # how often SLA timers and message deadlines are checked
-
-
-def _restores(stale: Mapping[tuple[str, str, str], Change]) -> list[pw.PlanEdit]:
-    """One edit per row (or the header) that a stale save took back."""
-    return [
-        pw.PlanEdit(functools.partial(_restore, group=g, changes=c), f"restore {g}")
-        for g, c in grouped(dict(stale)).items()
-    ]
-
-
-def _restore(text: str, plan: Plan, *, group: Group, changes: dict[str, Change]) -> str:
-    return restore(text, plan, group, changes)
 
 
 class Daemon:
@@ -271,7 +259,7 @@ class Daemon:
             if stale:
                 # An editor saved from a buffer older than Baton's latest writes: give
                 # them back, cell by cell, where the file still shows the old value.
-                restores = _restores(stale)
+                restores = restore_edits(stale)
                 written = await self.write_plan(restores)
                 if any(e.applied for e in restores):
                     rows = sorted(f"{k}:{t}" if t else k for (k, t), _ in grouped(stale).items())
@@ -574,7 +562,7 @@ class Daemon:
         if self.ledger.is_current(revision):
             return []
         plan = parse_plan(current, file=self.config.plan_file, previous=self.plan)
-        return _restores(self.ledger.stale_cells(plan, revision))
+        return restore_edits(self.ledger.stale_cells(plan, revision))
 
     def report(self, event: str, **fields: Any) -> None:
         """Tell the progress observer (the demo's printer, tests) about ``event``."""

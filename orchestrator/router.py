@@ -22,14 +22,16 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 
-from orchestrator.filestore import FileNotReady, StoreConflict
+from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
 from protocol import (
     EditConflictError,
     Message,
     MessageError,
+    append_message,
     parse_messages,
     set_message_status,
 )
+from protocol.messages import NEW_MESSAGES_FILE
 
 if TYPE_CHECKING:
     from orchestrator._agentrun import Running
@@ -39,8 +41,27 @@ log = structlog.get_logger()
 
 _ANCHOR = 64  # bytes before the resume point that must match to resume there
 _WINDOW = 1 << 16  # how far the resume point may have moved by edits before it
+_RETRY_SECONDS = 0.5  # pause before appending again while an editor is mid-save
 ALL, ORCHESTRATOR = "All", "Orchestrator"
 OrchestratorInbox = Callable[[Sequence[Message]], Awaitable[set[str]]]  # → ids Resolved
+
+
+async def append_to_log(store: FileStore, path: Path, block: str) -> None:
+    """Append one rendered message to the log, creating the log when it is missing; an
+    editor mid-save is waited out, never taken for an empty log."""
+
+    def ensure() -> None:
+        if not path.exists() or path.stat().st_size == 0:
+            path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
+
+    await anyio.to_thread.run_sync(ensure)
+    while True:
+        try:
+            await store.update(path, lambda current: append_message(current, block))
+            return
+        except (FileNotReady, StoreConflict) as exc:
+            log.warning("message_delayed", file=path.name, reason=str(exc))
+            await anyio.sleep(_RETRY_SECONDS)
 
 
 class MessageLog:

@@ -29,6 +29,7 @@ from orchestrator.clock import iso, parse_iso
 from orchestrator.filestore import FileNotReady
 from orchestrator.model import OrchestratorModel
 from orchestrator.notify import Notifier
+from orchestrator.router import append_to_log
 from protocol import (
     BLOCKED,
     IN_PROGRESS,
@@ -39,12 +40,10 @@ from protocol import (
     add_blocker_entry,
     agent_id,
     append_blocker_line,
-    append_message,
     parse_messages,
     render_message,
 )
-from protocol.blockers import recommended_option
-from protocol.messages import NEW_MESSAGES_FILE
+from protocol.blockers import entry_key, recommended_option
 
 if TYPE_CHECKING:
     from orchestrator.daemon import Daemon
@@ -53,10 +52,6 @@ log = structlog.get_logger()
 
 ORCHESTRATOR = "Orchestrator"
 _PRIORITY_SEVERITY = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
-
-
-def entry_key(entry: BlockerEntry) -> str:
-    return f"{entry.task_id}|{entry.agent_id}|{entry.timestamp}"
 
 
 def _minute(timestamp: str) -> str:
@@ -109,10 +104,7 @@ class Orchestrator:
             self._escalate("blocker_without_task", f"Blocker from {m.sender} names no task", m)
             return
         when = _minute(m.timestamp)
-        if any(
-            b.task_id == m.task and b.agent_id == m.sender and b.timestamp == when
-            for b in plan.blockers
-        ):
+        if any(entry_key(b) == f"{m.task}|{m.sender}|{when}" for b in plan.blockers):
             return  # its sender wrote the entry too
         words = (m.text or m.body).replace("\n", " ").strip()
         options = re.search(r"Options?:\s*(.*)$", words)
@@ -169,14 +161,7 @@ class Orchestrator:
             text=text,
             body=body,
         )
-        path = self.daemon.config.messages_path
-
-        def ensure() -> None:
-            if not path.exists() or path.stat().st_size == 0:
-                path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
-
-        await anyio.to_thread.run_sync(ensure)
-        await self.daemon.store.update(path, lambda current: append_message(current, block))
+        await append_to_log(self.daemon.store, self.daemon.config.messages_path, block)
         log.info("message_sent", sender=ORCHESTRATOR, to=to, type=type, task_id=task)
 
     # -- handoffs ----------------------------------------------------------------------------

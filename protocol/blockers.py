@@ -17,6 +17,11 @@ _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+#-]*")
 _SKIP = frozenset({"use", "the", "a", "an", "to", "with", "and", "or", "of", "can", "proceed"})
 
 
+def entry_key(entry: BlockerEntry) -> str:
+    """An entry's identity across edits and restarts: its task, agent and heading time."""
+    return f"{entry.task_id}|{entry.agent_id}|{entry.timestamp}"
+
+
 def options(text: str) -> list[tuple[str, str]]:
     """The numbered options of ``text``: ``[("1", "Use the workaround"), ...]``."""
     marks = list(_MARKER.finditer(text))
@@ -56,4 +61,4 @@ def recommended_option(entry: BlockerEntry) -> str | None:
     return best
 
 
-__all__ = ["options", "recommended_option"]
+__all__ = ["entry_key", "options", "recommended_option"]
