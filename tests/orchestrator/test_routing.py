@@ -117,10 +117,16 @@ async def test_question_without_a_model_is_escalated_and_notified(plan_repo: Pat
     out = plan_repo.parent / "notified.json"
     hook = f"import sys; open({str(out)!r}, 'w').write(sys.stdin.read() + sys.argv[1])"
     toml = f'notify_command = [{json.dumps(sys.executable)}, "-c", {json.dumps(hook)}]\n'
+    summary = "Question from architect-001: REST or gRPC?"
     rec = Recorder()
+
+    def notified() -> bool:
+        # The hook creates the file before it writes it: wait for the whole note.
+        return out.exists() and out.read_text(encoding="utf-8").endswith(summary)
+
     async with (
         running_daemon(make_config(plan_repo, toml, agents="manual"), rec),
-        watching(plan_repo, rec),
+        watching(out.parent, rec),  # the note lands beside the repository, not in it
     ):
         append(
             plan_repo,
@@ -131,11 +137,9 @@ async def test_question_without_a_model_is_escalated_and_notified(plan_repo: Pat
             text="REST or gRPC?",
         )
         await rec.wait_for(lambda: rec.seen("escalated", reason="question"))
-        await rec.wait_for(out.exists)
+        await rec.wait_for(notified)
     assert statuses(plan_repo)["REST or gRPC?"] == "Acknowledged"
-    note = out.read_text(encoding="utf-8")
-    assert '"event": "escalated"' in note
-    assert note.endswith("Question from architect-001: REST or gRPC?")
+    assert '"event": "escalated"' in out.read_text(encoding="utf-8")
 
 
 async def test_question_is_answered_by_the_orchestrator(plan_repo: Path) -> None:
