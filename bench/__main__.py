@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from orchestrator import logs
+from orchestrator.adapters import logs
 
 HERE = Path(__file__).parent
 NUMBERS = ("p50_us", "p99_us", "p50_ms", "p99_ms", "rss_mb")

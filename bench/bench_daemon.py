@@ -20,9 +20,9 @@ from typing import Any
 
 import anyio
 
+from orchestrator.adapters.worktrees import EnsureResult
 from orchestrator.config import load_config
 from orchestrator.daemon import Daemon
-from orchestrator.worktrees import EnsureResult
 from protocol import parse_plan, set_cell
 
 FLIPS = 60

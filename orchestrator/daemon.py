@@ -21,17 +21,17 @@ import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from agents import Agent
-from orchestrator import _agentrun, _retro, backends, checklist
-from orchestrator import _planwrites as pw
-from orchestrator._agentrun import Running
-from orchestrator._ledger import Ledger, grouped, restore_edits
-from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
+from orchestrator.adapters.clock import Clock, SystemClock, format_duration, iso, parse_iso
+from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
+from orchestrator.adapters.journal import Journal
+from orchestrator.adapters.notify_hook import Notifier
+from orchestrator.adapters.systemd_notify import SdNotifier
+from orchestrator.adapters.watcher import DirectoryWatcher
+from orchestrator.adapters.worktrees import Worktrees, default_parent
 from orchestrator.config import Config
-from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
-from orchestrator.journal import Journal
-from orchestrator.notify import Notifier
-from orchestrator.router import Router
-from orchestrator.scheduler import (
+from orchestrator.decisions import checklist
+from orchestrator.decisions import retro as _retro
+from orchestrator.decisions.scheduler import (
     AdoptTask,
     BudgetExhausted,
     FinishTask,
@@ -47,10 +47,13 @@ from orchestrator.scheduler import (
     decide,
     plan_status,
 )
-from orchestrator.sdnotify import SdNotifier
-from orchestrator.triage import Orchestrator
-from orchestrator.watcher import DirectoryWatcher
-from orchestrator.worktrees import Worktrees, default_parent
+from orchestrator.routing.router import Router
+from orchestrator.runtime import agent_factory as backends
+from orchestrator.runtime import agent_pool as _agentrun
+from orchestrator.runtime import plan_edits as pw
+from orchestrator.runtime.agent_pool import Running
+from orchestrator.runtime.ledger import Ledger, grouped, restore_edits
+from orchestrator.runtime.orchestrator_inbox import Orchestrator
 from protocol import (
     COMPLETED,
     FAILED,

@@ -180,8 +180,8 @@ def test_status_shows_sla_left_and_what_waits_for_a_person(
     """An escalated blocker first seen by the daemon 4 minutes ago: 6 of 10 minutes left."""
     from datetime import UTC, datetime, timedelta
 
-    from orchestrator.clock import iso
-    from orchestrator.journal import Journal
+    from orchestrator.adapters.clock import iso
+    from orchestrator.adapters.journal import Journal
 
     plan = plan_dir / "MULTI_AGENT_PLAN.md"
     entry = (

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.cli.scaffold import CONFIG_TEXT, PLACEHOLDER_ROW, new_plan_text, template_text
 from orchestrator.config import _TOP_KEYS, DEFAULT_MODELS, Config, load_config
-from orchestrator.scaffold import CONFIG_TEXT, PLACEHOLDER_ROW, new_plan_text, template_text
 from protocol import NEW_MESSAGES_FILE, check_plan, parse_plan
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -10,8 +10,8 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
+from orchestrator.adapters.systemd_notify import SdNotifier
 from orchestrator.daemon import Daemon
-from orchestrator.sdnotify import SdNotifier
 from protocol import check_plan, parse_plan, set_cell
 from tests.orchestrator.conftest import (
     FAST_SCRIPT,

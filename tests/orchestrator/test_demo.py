@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.adapters.clock import format_duration, parse_iso
 from orchestrator.cli import main
-from orchestrator.clock import format_duration, parse_iso
 from protocol import parse_plan
 from protocol.retro import metric_rows
 

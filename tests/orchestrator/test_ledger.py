@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from orchestrator._ledger import Ledger, grouped, restore
+from orchestrator.runtime.ledger import Ledger, grouped, restore
 from protocol import (
     EditConflictError,
     parse_plan,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.clock import ManualClock, iso
+from orchestrator.adapters.clock import ManualClock, iso
 from protocol import parse_messages, parse_plan, render_message, set_cell
 from protocol.messages import NEW_MESSAGES_FILE
 from tests.orchestrator.conftest import Recorder, make_config, running_daemon, watching
@@ -284,8 +284,8 @@ async def test_restart_delivers_once_and_keeps_the_triage_timer(plan_repo: Path)
 def test_log_reader_reads_only_what_is_new_even_after_status_edits(tmp_path: Path) -> None:
     """The reader resumes after the last block, through STATUS edits before it and a stale
     save that undid one; each message comes out once."""
-    from orchestrator.filestore import FileStore
-    from orchestrator.router import MessageLog
+    from orchestrator.adapters.filestore import FileStore
+    from orchestrator.routing.router import MessageLog
     from protocol import set_message_status
 
     path = tmp_path / MESSAGES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.scheduler import (
+from orchestrator.decisions.scheduler import (
     AdoptTask,
     BudgetExhausted,
     FinishTask,

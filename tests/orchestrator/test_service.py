@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import service
 from orchestrator.cli import main
+from orchestrator.cli import units as service
 
 SYSTEMD_DIR = Path(__file__).parent.parent.parent / "systemd"
 BATON = Path(sys.executable)  # a real executable, so that verify accepts ExecStart
@@ -178,7 +178,7 @@ def test_unit_name_escapes_like_systemd() -> None:
 
 
 def test_repository_examples_are_renderings() -> None:
-    """systemd/*.service are what the module renders (python -m orchestrator.service systemd)."""
+    """systemd/*.service are what the module renders (python -m orchestrator.cli.units systemd)."""
     for name, text in service.examples().items():
         assert (SYSTEMD_DIR / name).read_text(encoding="utf-8") == text, name
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import _watch
-from orchestrator._inputs import load_inputs
+from orchestrator.cli import live_view as _watch
 from orchestrator.cli import main
+from orchestrator.cli.inputs import load_inputs
 from protocol import parse_plan, set_cell, set_log_cells
 
 TEMPLATE = Path(__file__).parent.parent / "fixtures" / "plans" / "template.md"

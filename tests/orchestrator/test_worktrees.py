@@ -10,7 +10,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from orchestrator.worktrees import (
+from orchestrator.adapters.worktrees import (
     EnsureResult,
     WorktreeError,
     Worktrees,

@@ -21,10 +21,10 @@ from typing import Any, TextIO
 
 import anyio
 
-from orchestrator import _views
-from orchestrator._inputs import InputError, Inputs, load_inputs
-from orchestrator.clock import parse_iso
-from orchestrator.watcher import DirectoryWatcher
+from orchestrator.adapters.clock import parse_iso
+from orchestrator.adapters.watcher import DirectoryWatcher
+from orchestrator.cli import status_view as _views
+from orchestrator.cli.inputs import InputError, Inputs, load_inputs
 from protocol import BLOCKED, IN_PROGRESS
 from protocol._errors import PLAN_FILE
 from protocol._model import Plan

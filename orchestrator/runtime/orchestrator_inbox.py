@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import structlog
 
-from orchestrator import _planwrites as pw
-from orchestrator.clock import iso, parse_iso
-from orchestrator.filestore import FileNotReady
-from orchestrator.model import OrchestratorModel
-from orchestrator.notify import Notifier
-from orchestrator.router import append_to_log
+from orchestrator.adapters.clock import iso, parse_iso
+from orchestrator.adapters.filestore import FileNotReady
+from orchestrator.adapters.notify_hook import Notifier
+from orchestrator.adapters.orchestrator_model import OrchestratorModel
+from orchestrator.routing.router import append_to_log
+from orchestrator.runtime import plan_edits as pw
 from protocol import (
     BLOCKED,
     IN_PROGRESS,

@@ -2,7 +2,7 @@
 
 The unit text lives in this module; ``systemd/baton.service`` (system) and
 ``systemd/baton@.service`` (user template) in the repository are renderings of it, kept in
-step by a test. Regenerate them with ``python -m orchestrator.service systemd``.
+step by a test. Regenerate them with ``python -m orchestrator.cli.units systemd``.
 
 Installed units are named ``baton-<plan directory name>.service`` and carry absolute paths,
 so they need no instance escaping; the ``baton@.service`` template is for people who prefer
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from orchestrator.adapters.worktrees import default_parent
 from orchestrator.config import load_config
-from orchestrator.worktrees import default_parent
 
 __all__ = [
     "Kind",
@@ -137,7 +137,8 @@ WantedBy=default.target
 """
 
 _HEADER = (
-    "# Runs `baton run` for one plan; written by `baton service install` (orchestrator/service.py)."
+    "# Runs `baton run` for one plan; written by `baton service install`"
+    " (orchestrator/cli/units.py)."
 )
 _HOMES = (Path("/home"), Path("/root"), Path("/run/user"))
 # Characters that systemd would split on, unquote or expand (specifiers, variables).

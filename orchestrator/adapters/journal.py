@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.scheduler import TaskState
+from orchestrator.decisions.scheduler import TaskState
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (

@@ -10,8 +10,8 @@ import structlog
 from agents import Agent, AgentContext, Blocker, ManualAgent, ScriptedAgent
 from agents.pricing import Price
 from agents.skills import SkillError, load_skills
+from orchestrator.adapters.logs import redact_text
 from orchestrator.config import Config
-from orchestrator.logs import redact_text
 from protocol import Task
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from orchestrator import _planwrites as pw
-from orchestrator.clock import format_duration, parse_iso
+from orchestrator.adapters.clock import format_duration, parse_iso
+from orchestrator.runtime import plan_edits as pw
 from protocol import Plan
 from protocol.retro import metric_rows, metrics_table, set_metrics
 

@@ -18,7 +18,7 @@ import functools
 from collections import deque
 from collections.abc import Mapping
 
-from orchestrator._planwrites import PlanEdit
+from orchestrator.runtime.plan_edits import PlanEdit
 from protocol import EditConflictError, Plan, set_cell, set_header_field, set_log_cells
 
 CellKey = tuple[str, str, str]  # ("task" | "log" | "header", task id or "", column)

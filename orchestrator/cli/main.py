@@ -20,8 +20,9 @@ from typing import Any
 import anyio
 import structlog
 
-from orchestrator import _views, logs
-from orchestrator._inputs import InputError, load_inputs
+from orchestrator.adapters import logs
+from orchestrator.cli import status_view as _views
+from orchestrator.cli.inputs import InputError, load_inputs
 from orchestrator.config import BACKENDS, ConfigError, load_config
 from protocol import MESSAGE_TYPES
 
@@ -215,13 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "demo":
-        from orchestrator.demo import run_demo
+        from orchestrator.cli.demo import run_demo
 
         # The demo prints its own progress lines; the log shows only what went wrong.
         logs.configure("console", stream=sys.stderr, level=logging.WARNING)
         return anyio.run(run_demo, args.path)
     if args.command == "service":
-        from orchestrator import service
+        from orchestrator.cli import units as service
 
         kind: service.Kind = "user" if args.user else "system"
         try:
@@ -268,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "status":
         if args.watch:
-            from orchestrator import _watch
+            from orchestrator.cli import live_view as _watch
 
             # A warning from the file watcher goes to stderr, not into the drawn screen.
             logs.configure("console", stream=sys.stderr, level=logging.WARNING)
@@ -312,8 +313,8 @@ def _triage_timers(plan_dir: Path) -> dict[str, Any]:
 def _send(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from orchestrator.filestore import FileStore
-    from orchestrator.router import append_to_log
+    from orchestrator.adapters.filestore import FileStore
+    from orchestrator.routing.router import append_to_log
     from protocol import render_message
 
     try:
@@ -343,7 +344,7 @@ def _send(args: argparse.Namespace) -> int:
 def _init(directory: Path) -> int:
     from datetime import datetime
 
-    from orchestrator.scaffold import FilesExist, init_plan_dir
+    from orchestrator.cli.scaffold import FilesExist, init_plan_dir
 
     try:
         written = init_plan_dir(directory, datetime.now())
@@ -360,7 +361,7 @@ def _init(directory: Path) -> int:
 
 
 def _write_graph(plan_path: Path) -> int:
-    from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
+    from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
     from protocol import PlanInvalid, check_plan, parse_plan, set_mermaid_block
 
     changed = False
@@ -455,7 +456,3 @@ def _run(args: argparse.Namespace) -> int:
         return code
 
     return anyio.run(serve)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 
-from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
+from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
 from protocol import (
     EditConflictError,
     Message,
@@ -34,8 +34,8 @@ from protocol import (
 from protocol.messages import NEW_MESSAGES_FILE
 
 if TYPE_CHECKING:
-    from orchestrator._agentrun import Running
     from orchestrator.daemon import Daemon
+    from orchestrator.runtime.agent_pool import Running
 
 log = structlog.get_logger()
 

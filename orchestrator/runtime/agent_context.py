@@ -16,9 +16,9 @@ import structlog
 
 from agents import Blocker, TaskBrief
 from agents.tools import confine
-from orchestrator import _planwrites as pw
-from orchestrator.clock import iso
-from orchestrator.router import append_to_log
+from orchestrator.adapters.clock import iso
+from orchestrator.routing.router import append_to_log
+from orchestrator.runtime import plan_edits as pw
 from protocol import (
     BLOCKED,
     COMPLETED,
@@ -32,8 +32,8 @@ from protocol import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator._agentrun import Running
     from orchestrator.daemon import Daemon
+    from orchestrator.runtime.agent_pool import Running
 
 log = structlog.get_logger()
 

@@ -32,8 +32,8 @@ import anyio
 import structlog
 
 from agents.skills import SkillError, load_skills
-from orchestrator import _planwrites as pw
 from orchestrator.config import Config
+from orchestrator.runtime import plan_edits as pw
 from protocol import ChecklistItem, EditConflictError, Plan, Task, set_checkbox
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator._inputs import Inputs
-from orchestrator.clock import parse_iso
+from orchestrator.adapters.clock import parse_iso
+from orchestrator.cli.inputs import Inputs
 from protocol import BlockerEntry, Message, critical_path, ready_tasks, waves
 from protocol._model import STATUSES, Plan
 from protocol.blockers import entry_key

@@ -11,10 +11,10 @@ import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from agents import TaskBrief
-from orchestrator import _planwrites as pw
-from orchestrator._context import Context, brief_for
-from orchestrator.filestore import FileNotReady
-from orchestrator.worktrees import WorktreeError
+from orchestrator.adapters.filestore import FileNotReady
+from orchestrator.adapters.worktrees import WorktreeError
+from orchestrator.runtime import plan_edits as pw
+from orchestrator.runtime.agent_context import Context, brief_for
 from protocol import FAILED, IN_PROGRESS, Message, Task, parse_plan
 
 if TYPE_CHECKING:
