@@ -118,6 +118,11 @@ _TOP_KEYS = {
 }
 
 
+def api_key(environ: Mapping[str, str] | None = None) -> str:
+    """The model API key (``ANTHROPIC_API_KEY``; empty when unset): the one place it is read."""
+    return (os.environ if environ is None else environ).get("ANTHROPIC_API_KEY", "")
+
+
 def load_config(
     plan_dir: Path,
     config_file: Path | None = None,
@@ -139,7 +144,7 @@ def load_config(
     where = str(path)
     _no_unknown(data, _TOP_KEYS, where, "")
     cfg = Config(plan_dir=plan_dir.resolve(), source=path if data else None)
-    default_backend = "claude" if env.get("ANTHROPIC_API_KEY") else "manual"
+    default_backend = "claude" if api_key(env) else "manual"
     agents = _table(data, "agents", where)
     _no_unknown(agents, {"default", "roles", "tasks"}, where, "agents.")
     roles = {

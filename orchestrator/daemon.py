@@ -1,108 +1,152 @@
 """``baton run``: watch the plan, decide, act — and survive ``kill -9`` with nothing lost.
 
 The loop is level-triggered. Whenever either file changes (or every ``reconcile_seconds``),
-the daemon reads the plan, checks it, asks the pure scheduler what to do, and carries the
-actions out: each is journaled as an intent first, the file edits of one decision are written
-in one atomic store update, then the slow effects (worktrees, agents) run concurrently. At
-start, pending intents are finished before anything new is decided.
+the reconciler reads the plan, checks it, asks the pure scheduler what to do, and the
+executor carries the actions out: each is journaled as an intent first, the file edits of
+one decision are written in one atomic store update, then the slow effects (worktrees,
+agents) run concurrently. At start, pending intents are finished before anything new is
+decided. This module is the lifecycle only: it opens the journal, builds the parts of a run
+from it (docs/architecture.md) and runs their loops in one task group.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
-import hashlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict
-from typing import Any
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
-from agents import Agent
-from orchestrator.adapters.clock import Clock, SystemClock, format_duration, iso, parse_iso
-from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
-from orchestrator.adapters.journal import Journal
-from orchestrator.adapters.notify_hook import Notifier
-from orchestrator.adapters.systemd_notify import SdNotifier
+from orchestrator.adapters.clock import Clock, SystemClock
+from orchestrator.adapters.filestore import FileStore
+from orchestrator.adapters.journal import AsyncJournal
+from orchestrator.adapters.notify_hook import NotifyHook
+from orchestrator.adapters.orchestrator_model import OrchestratorModel
+from orchestrator.adapters.probes import Probes
+from orchestrator.adapters.systemd_notify import SystemdNotifier
 from orchestrator.adapters.watcher import DirectoryWatcher
 from orchestrator.adapters.worktrees import Worktrees, default_parent
 from orchestrator.config import Config
-from orchestrator.decisions import checklist
-from orchestrator.decisions import retro as _retro
-from orchestrator.decisions.scheduler import (
-    AdoptTask,
-    BudgetExhausted,
-    FinishTask,
-    Limits,
-    ResetTask,
-    ResumeTask,
-    RunState,
-    SetPlanStatus,
-    StartTask,
-    StopAgent,
-    SyncLogStatus,
-    TaskState,
-    decide,
-    plan_status,
-)
+from orchestrator.decisions.actions import from_journal
+from orchestrator.decisions.verdicts import AgentEvent, on_agent_event
 from orchestrator.routing.router import Router
-from orchestrator.runtime import agent_factory as backends
-from orchestrator.runtime import agent_pool as _agentrun
-from orchestrator.runtime import plan_edits as pw
-from orchestrator.runtime.agent_pool import Running
-from orchestrator.runtime.ledger import Ledger, grouped, restore_edits
-from orchestrator.runtime.orchestrator_inbox import Orchestrator
-from protocol import (
-    COMPLETED,
-    FAILED,
-    Plan,
-    Task,
-    check_plan,
-    parse_plan,
-    read_revision,
-)
+from orchestrator.runtime.agent_factory import AgentFactory
+from orchestrator.runtime.agent_pool import AgentFactory as MakeAgent
+from orchestrator.runtime.agent_pool import AgentPool, Running
+from orchestrator.runtime.executor import Executor
+from orchestrator.runtime.orchestrator_inbox import OrchestratorInbox
+from orchestrator.runtime.plan_writer import RETRY_SECONDS, PlanWriter
+from orchestrator.runtime.reconciler import Reconciler
+from orchestrator.runtime.reporter import Progress, Reporter
+from orchestrator.runtime.services import Services
+from protocol import Plan
 
 log = structlog.get_logger()
 
-AgentFactory = Callable[[Task, Config], Agent]
-Progress = Callable[[str, Mapping[str, Any]], None]
-_MAX_ROUNDS = 8  # decisions per change; each round acts on the text the last one wrote
-_RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
-_SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
 _GC_THRESHOLD = 50_000  # allocations between young-generation collections (default 700)
 _TIMER_SECONDS = 1.0  # how often SLA timers and message deadlines are checked
 
 
+class _Run:
+    """The parts of one run, built once the journal is open."""
+
+    def __init__(self, d: Daemon, journal: AsyncJournal, tg: TaskGroup) -> None:
+        self.plan: Plan | None = None
+        plan = self._plan
+        self.writer = PlanWriter(d.store, d._get_config, plan, d.parent, d.wake)
+        self.services = s = Services(
+            config=d._get_config,
+            plan=plan,
+            clock=d.clock,
+            store=d.store,
+            journal=journal,
+            writer=self.writer,
+            report=Reporter(d.progress),
+            worktrees=d.worktrees,
+            parent=d.parent,
+        )
+        factory = AgentFactory(plan)
+        self.agents = AgentPool(
+            s,
+            d.agent_factory or factory,
+            tg,
+            started=self._agent_started,
+            events=self._agent_event,
+            ended=d.wake,
+        )
+        self.router = Router(s, lambda: self.agents.running.values(), self._inbox)
+        model = OrchestratorModel(d._get_config, plan, journal, factory.client)
+        notify = NotifyHook(lambda: d.config.notify_command, tg)
+        self.executor = Executor(
+            s, self.agents, notify, handoff=self._handoff, background=lambda fn: tg.start_soon(fn)
+        )
+        self.inbox = OrchestratorInbox(s, model, self.router, self.executor.apply)
+        self.reconciler = Reconciler(
+            s,
+            self.executor,
+            self.agents,
+            probes=d.probes,
+            force=d.force,
+            status=d.notifier.status,
+            finished=d.stop if d.exit_when_done else None,
+        )
+
+    def _plan(self) -> Plan | None:
+        return self.reconciler.plan
+
+    async def _agent_started(self, running: Running) -> None:
+        await self.router.on_agent_started(running)
+
+    async def _agent_event(self, event: AgentEvent) -> None:
+        await self.executor.apply(on_agent_event(event))
+
+    async def _inbox(self, messages: object) -> set[str]:
+        return await self.inbox.handle(messages)  # type: ignore[arg-type]
+
+    async def _handoff(self, task_id: str, attempt: int) -> None:
+        await self.inbox.handoff(task_id, attempt)
+
+    async def recover(self) -> None:
+        """Finish what a crash left half-done, using the parameters decided back then."""
+        journal = self.services.journal
+        for intent in await journal.pending():
+            log.info("intent_replayed", key=intent.key, kind=intent.kind)
+            action = from_journal(intent.kind, intent.payload)
+            if action is None:
+                await journal.done(intent.key)
+            else:
+                await self.executor.replay(action, intent.key)
+
+
 class Daemon:
+    """One plan directory's daemon. Everything not deterministic is injected: the clock,
+    the file store, the systemd notifier, the agent factory, the worktrees, the checklist
+    probes; ``progress`` observes the run's events (the demo's printer, tests)."""
+
     def __init__(
         self,
         config: Config,
         *,
         clock: Clock | None = None,
         store: FileStore | None = None,
-        notifier: SdNotifier | None = None,
-        agent_factory: AgentFactory | None = None,
+        notifier: SystemdNotifier | None = None,
+        agent_factory: MakeAgent | None = None,
         progress: Progress | None = None,
         exit_when_done: bool = False,
         force_polling: bool | None = None,
         worktrees: Worktrees | None = None,
-        probes: checklist.Probes | None = None,
+        probes: Probes | None = None,
         force: bool = False,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         self.store = store or FileStore()
-        self.notifier = notifier or SdNotifier()
-        self.agent_factory = agent_factory or functools.partial(backends.make_agent, self)
-        self._client: Any = None  # the model API client, made when a claude agent first needs it
+        self.notifier = notifier or SystemdNotifier()
+        self.agent_factory = agent_factory
         self.progress = progress
         self.exit_when_done = exit_when_done
-        self.probes = probes or checklist.Probes()
+        self.probes = probes or Probes()
         self.force = force  # start even when a checklist item fails
-        self._checked = False  # the Pre-Execution Checklist passed (or was forced) this run
-        self._unverifiable_named = False
         self.parent = config.worktree_parent or default_parent(config.plan_dir)
         self.worktrees = worktrees or Worktrees(config.plan_dir, self.parent, config.base_branch)
         self.watcher = DirectoryWatcher(
@@ -111,29 +155,23 @@ class Daemon:
             step_ms=config.debounce_ms,
             force_polling=force_polling,
         )
-        self.journal: Journal | None = None
-        self.plan: Plan | None = None
-        self.running: dict[str, Running] = {}
         self.exit_code = 0
-        self._states: dict[str, TaskState] = {}
-        self.spent = 0.0
-        self._decided: str | None = None  # digest of the plan text last acted on
-        self._invalid: str | None = None  # digest of the invalid plan last reported
-        self._budget_warned = False
-        self._status_line = ""
-        self._ended_with_newline = False
         self._wake = anyio.Event()
         self._stop = anyio.Event()
-        self._valid = anyio.Event()
-        self._tg: TaskGroup | None = None
-        self.ledger = Ledger()
-        self._written: Plan | None = None  # the plan of the text Baton wrote last
-        self._known: tuple[str, Plan] | None = None  # a text and its parse, to skip a re-parse
-        self._records: list[Callable[[], None]] = []  # ledger entries of deferred writes
-        self._revision = 0  # the revision marker of Baton's latest write
-        self.notify = Notifier(config.notify_command)
-        self.orchestrator = Orchestrator(self, self.notify)
-        self.router = Router(self, self.orchestrator.handle)
+        self._run_parts: _Run | None = None
+
+    def _get_config(self) -> Config:
+        return self.config
+
+    @property
+    def running(self) -> dict[str, Running]:
+        """The agents running now, by task id."""
+        return self._run_parts.agents.running if self._run_parts else {}
+
+    async def reconcile(self) -> None:
+        """One pass of reading and deciding (the loop runs them on every change)."""
+        if self._run_parts is not None:
+            await self._run_parts.reconciler.reconcile()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -151,22 +189,18 @@ class Daemon:
             gc.set_threshold(*previous_gc)
 
     async def _run(self, task_status: TaskStatus[None]) -> int:
-        self.journal = await anyio.to_thread.run_sync(
-            Journal, self.config.state_dir / "journal.sqlite3"
-        )
+        journal = await AsyncJournal.open(self.config.state_dir / "journal.sqlite3")
         for leftover in await anyio.to_thread.run_sync(FileStore.cleanup, self.config.plan_dir):
             log.info("temp_file_removed", path=str(leftover))
-        self._states = await anyio.to_thread.run_sync(self.journal.task_states)
-        self.spent = await anyio.to_thread.run_sync(self.journal.spent_usd)
         try:
             async with anyio.create_task_group() as tg:
-                self._tg = tg
-                self.notify.tg = tg
+                self._run_parts = parts = _Run(self, journal, tg)
                 await tg.start(self.watcher.run, self._on_change)
-                await self._recover()
-                tg.start_soon(self._loop)
-                tg.start_soon(self._tick)
-                tg.start_soon(self._timers)
+                await parts.recover()
+                self.wake()
+                tg.start_soon(self._loop, parts)
+                tg.start_soon(self._tick, parts)
+                tg.start_soon(self._timers, parts)
                 tg.start_soon(self.notifier.watchdog_loop)
                 self.notifier.ready()
                 log.info(
@@ -178,7 +212,7 @@ class Daemon:
                 log.info("daemon_stopping", running=sorted(self.running))
                 tg.cancel_scope.cancel()
         finally:
-            await anyio.to_thread.run_sync(self.journal.close)
+            await journal.close()
         log.info("daemon_stopped", exit_code=self.exit_code)
         return self.exit_code
 
@@ -187,7 +221,8 @@ class Daemon:
         self._stop.set()
 
     def reload(self, config: Config) -> None:
-        """SIGHUP: limits, backends, scripts and timings apply from the next decision on."""
+        """SIGHUP: limits, backends, scripts, timings and the notify command apply from the
+        next decision on."""
         self.notifier.reloading()
         self.config = config
         log.info("config_reloaded", source=str(config.source) if config.source else None)
@@ -200,408 +235,36 @@ class Daemon:
     def _on_change(self, names: frozenset[str]) -> None:
         self.wake()
 
-    async def _timers(self) -> None:
+    async def _timers(self, parts: _Run) -> None:
         """SLA and deadline checks, on the injected clock."""
         while True:
             await self.clock.sleep(_TIMER_SECONDS)
             try:
-                await self.orchestrator.check_timers()
+                await parts.inbox.check_timers()
             except Exception as exc:
                 log.exception("timers_failed", error=str(exc))
 
-    async def _tick(self) -> None:
+    async def _tick(self, parts: _Run) -> None:
         while True:
             await anyio.sleep(self.config.reconcile_seconds)
-            self._decided = None  # the safety net re-reads even an unchanged digest
+            parts.reconciler.decided = None  # the safety net re-reads even an unchanged digest
             self.wake()
 
-    async def _loop(self) -> None:
+    async def _loop(self, parts: _Run) -> None:
         while True:
             await self._wake.wait()
             self._wake = anyio.Event()
             try:
-                await self.reconcile()
-                await self.router.poll()
-                if self.plan is not None and self._valid.is_set():
-                    await self.orchestrator.triage(self.plan)
+                await parts.reconciler.reconcile()
+                await parts.router.poll()
+                plan = parts.reconciler.plan
+                if plan is not None and parts.writer.valid.is_set():
+                    await parts.inbox.triage(plan)
             except Exception as exc:  # one failed pass must not take the daemon down
                 log.exception("reconcile_failed", error=str(exc))
-                self._decided = None
-                await anyio.sleep(_RETRY_SECONDS)
+                parts.reconciler.decided = None
+                await anyio.sleep(RETRY_SECONDS)
                 self.wake()
-
-    # -- reading and deciding ------------------------------------------------------------
-
-    async def reconcile(self) -> None:
-        try:
-            text, raw = await anyio.to_thread.run_sync(self.store.read, self.config.plan_path)
-        except FileNotReady:
-            log.debug("plan_not_ready", file=str(self.config.plan_path))
-            return
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest == self._decided:
-            return
-        for _ in range(_MAX_ROUNDS):
-            if self._known is not None and self._known[0] == text:
-                plan = self._known[1]
-            else:
-                previous = self._written if self._written is not None else self.plan
-                plan = parse_plan(text, file=self.config.plan_file, previous=previous)
-            if self._looks_cut(plan, text) and not await self._settled(raw):
-                return  # an editor is still writing; its next change wakes us again
-            errors = check_plan(plan, worktree_parent=str(self.parent))
-            if errors:
-                self._report_invalid(digest, errors)
-                break
-            if self._invalid is not None:
-                log.info("plan_valid", file=self.config.plan_file)
-                self._invalid = None
-            self._valid.set()
-            self._ended_with_newline = text.endswith("\n")
-            stale = self.ledger.stale_cells(plan, read_revision(text))
-            if stale:
-                # An editor saved from a buffer older than Baton's latest writes: give
-                # them back, cell by cell, where the file still shows the old value.
-                restores = restore_edits(stale)
-                written = await self.write_plan(restores)
-                if any(e.applied for e in restores):
-                    rows = sorted(f"{k}:{t}" if t else k for (k, t), _ in grouped(stale).items())
-                    log.warning("stale_save_merged", cells=len(stale), rows=rows)
-                    self.report("stale_save_merged", cells=len(stale))
-                if written != text:
-                    text = written
-                    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                    continue  # decide on what is on disk now
-            self.plan = plan
-            self._known = (text, plan)
-            state = RunState(self._states, frozenset(self.running), self.spent)
-            actions = decide(plan, state, self._limits(plan), iso(self.clock.now()))
-            self._notify_status(plan)
-            if not actions:
-                if plan_status(plan) == "Integration" and _retro.pending(plan):
-                    await _retro.write(self, plan)
-                    continue  # decide on what is on disk now
-                self._check_done(plan)
-                break
-            after = await self._execute(actions)
-            if after is None:
-                break
-            text = after
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        self._decided = digest
-
-    def _looks_cut(self, plan: Plan, text: str) -> bool:
-        """True when the file has lost structure the last good plan had, as a file does
-        while an editor has truncated it and not yet written it all back."""
-        last = self.plan
-        if last is None:
-            return False
-        return (
-            len(plan.tasks) < len(last.tasks)
-            or (last.log_table is not None and plan.log_table is None)
-            or (last.notes_end is not None and plan.notes_end is None)
-            or (self._ended_with_newline and not text.endswith("\n"))
-        )
-
-    async def _settled(self, raw: bytes) -> bool:
-        """Whether the file still holds ``raw`` after a short pause: then it is what the
-        person meant, however much smaller."""
-        await anyio.sleep(_SETTLE_SECONDS)
-        try:
-            _, again = await anyio.to_thread.run_sync(self.store.read, self.config.plan_path)
-        except FileNotReady:
-            return False
-        return again == raw
-
-    def _notify_status(self, plan: Plan) -> None:
-        counts: dict[str, int] = {}
-        for task in plan.tasks:
-            counts[task.status] = counts.get(task.status, 0) + 1
-        parts = ", ".join(f"{n} {s}" for s, n in counts.items())
-        summary = f"{len(plan.tasks)} tasks: {parts}; {len(self.running)} agents running"
-        if summary != self._status_line:
-            self._status_line = summary
-            self.notifier.status(summary)
-
-    def _limits(self, plan: Plan) -> Limits:
-        slots = self.config.max_agents or plan.constraints.agent_slots or 4
-        return Limits(slots, self.budget(plan))
-
-    def model_client(self) -> Any:
-        if self._client is None:
-            self._client = backends.client()
-        return self._client
-
-    def budget(self, plan: Plan | None = None) -> float | None:
-        """The run's budget in dollars: baton.toml's, else the plan's Constraints."""
-        plan = plan or self.plan
-        if self.config.budget_usd is not None:
-            return self.config.budget_usd
-        return plan.constraints.budget_usd if plan is not None else None
-
-    def _report_invalid(self, digest: str, errors: Sequence[Exception]) -> None:
-        self._valid = anyio.Event() if self._valid.is_set() else self._valid
-        if self._invalid == digest:
-            return
-        self._invalid = digest
-        for error in errors:
-            where = {
-                "file": getattr(error, "file", self.config.plan_file),
-                "line": getattr(error, "line", 0),
-                "reason": getattr(error, "reason", str(error)),
-            }
-            log.error("plan_invalid", **where)
-            self.report("plan_invalid", **where)
-
-    def _check_done(self, plan: Plan) -> None:
-        if not self.exit_when_done or self.running:
-            return
-        if plan_status(plan) == "Integration":
-            self.stop(0)
-        elif any(t.status == FAILED for t in plan.tasks) and not any(
-            t.status in pw.ACTIVE for t in plan.tasks
-        ):
-            self.stop(1)
-
-    # -- acting ----------------------------------------------------------------------------
-
-    async def _execute(self, actions: Sequence[object]) -> str | None:
-        starts = any(isinstance(a, StartTask) for a in actions)
-        if starts and self.plan is not None and not await checklist.preflight(self, self.plan):
-            actions = [a for a in actions if not isinstance(a, StartTask)]
-        edits: list[pw.PlanEdit] = []
-        then: list[Callable[[], Any]] = []
-        for action in actions:
-            if isinstance(action, StartTask):
-                await self._start(action, edits, then)
-            elif isinstance(action, ResumeTask):
-                log.info("task_resumed", task_id=action.task_id, attempt=action.attempt)
-                _agentrun.spawn(self, action.task_id, action.attempt, None)
-            elif isinstance(action, AdoptTask):
-                state = TaskState(action.attempt, True, None, action.at, True)
-                key = f"adopt:{action.task_id}:{action.attempt}"
-                await self._begin(key, action, action.task_id, state)
-                edits.append(pw.adopt(action.task_id, action.agent_id, action.at))
-                then.append(self._done_later(key))
-                log.info("task_adopted", task_id=action.task_id, attempt=action.attempt)
-                self.report("task_adopted", task_id=action.task_id)
-            elif isinstance(action, FinishTask):
-                await self._finish(action, edits, then)
-            elif isinstance(action, ResetTask):
-                key = f"reset:{action.task_id}:{action.attempt}"
-                await self._begin(key, action, action.task_id, TaskState(action.attempt))
-                then.append(self._done_later(key))
-                log.info("task_reset", task_id=action.task_id, attempt=action.attempt)
-                self.report("task_reset", task_id=action.task_id)
-            elif isinstance(action, StopAgent):
-                if (running := self.running.get(action.task_id)) is not None:
-                    running.scope.cancel()
-                    log.info("agent_stopped", task_id=action.task_id, reason=action.reason)
-            elif isinstance(action, SyncLogStatus):
-                edits.append(pw.log_status(action.task_id, action.status))
-            elif isinstance(action, SetPlanStatus):
-                edits.append(pw.header_status(action.value))
-                log.info("plan_status_changed", status=action.value)
-                self.report("plan_status_changed", status=action.value)
-            elif isinstance(action, BudgetExhausted) and not self._budget_warned:
-                self._budget_warned = True
-                log.warning("escalated", reason="budget_exhausted", **asdict(action))
-        written = await self.write_plan(edits, defer=True) if edits else None
-        for step in then:
-            await step()
-        self._flush_records()
-        return written
-
-    async def _begin(self, key: str, action: object, task_id: str, state: TaskState) -> bool:
-        assert self.journal is not None
-        payload = {"type": type(action).__name__, **asdict(action)}  # type: ignore[call-overload]
-        fresh = await anyio.to_thread.run_sync(
-            self.journal.begin, key, payload["type"], payload, state, task_id
-        )
-        self._states[task_id] = state
-        return bool(fresh)
-
-    def _done_later(self, key: str, state: str = "done") -> Callable[[], Any]:
-        async def done() -> None:
-            assert self.journal is not None
-            await anyio.to_thread.run_sync(self.journal.done, key, state)
-
-        return done
-
-    async def _start(self, a: StartTask, edits: list[pw.PlanEdit], then: list[Any]) -> None:
-        key = f"start:{a.task_id}:{a.attempt}"
-        previous = self._states.get(a.task_id, TaskState())
-        await self._begin(key, a, a.task_id, TaskState(a.attempt, True, None, a.at))
-        edit = pw.start(a.task_id, a.at)
-        edits.extend((edit, pw.start_log(a.task_id, a.agent_id, a.at)))
-
-        async def after() -> None:
-            if edit.applied:
-                log.info("task_started", task_id=a.task_id, agent_id=a.agent_id, attempt=a.attempt)
-                self.report("task_started", task_id=a.task_id, agent_id=a.agent_id)
-                _agentrun.spawn(self, a.task_id, a.attempt, key)
-                return
-            # A person changed the Status cell first: their value wins, the start is void.
-            assert self.journal is not None
-            await anyio.to_thread.run_sync(self.journal.done, key, "cancelled")
-            await anyio.to_thread.run_sync(
-                self.journal.begin, f"undo:{key}", "undo", {}, previous, a.task_id
-            )
-            self._states[a.task_id] = previous
-            log.info("task_start_cancelled", task_id=a.task_id, reason="status changed by someone")
-
-        then.insert(0, after)  # starts first: journal bookkeeping can wait, agents should not
-
-    async def _finish(self, a: FinishTask, edits: list[pw.PlanEdit], then: list[Any]) -> None:
-        key = f"finish:{a.task_id}:{a.attempt}:{a.status}"
-        previous = self._states.get(a.task_id, TaskState())
-        state = TaskState(
-            previous.attempt or a.attempt,
-            previous.started,
-            a.status,
-            previous.started_at,
-            previous.external,
-        )
-        await self._begin(key, a, a.task_id, state)
-        duration = None
-        start = parse_iso(a.started_at) if a.started_at else self._logged_start(a.task_id)
-        end = parse_iso(a.at)
-        if start is not None and end is not None:
-            duration = format_duration((end - start).total_seconds())
-        edits.append(pw.finish(a.task_id, a.status, a.at, duration))
-        then.append(self._done_later(key))
-        if a.status == COMPLETED:
-            # In the background: git and the message log must not delay the next decision.
-            then.append(
-                functools.partial(self._soon, self.orchestrator.handoff, a.task_id, state.attempt)
-            )
-        event = "task_completed" if a.status == COMPLETED else "task_failed"
-        log.info(event, task_id=a.task_id, attempt=a.attempt, duration=duration)
-        self.report(event, task_id=a.task_id, duration=duration)
-        if a.status == FAILED:
-            log.warning("escalated", task_id=a.task_id, reason="task_failed")
-
-    async def _soon(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
-        async def guarded() -> None:
-            try:
-                await fn(*args)
-            except Exception as exc:  # a handoff that fails is logged, never fatal
-                log.exception("background_failed", error=str(exc))
-
-        if self._tg is not None:
-            self._tg.start_soon(guarded)
-
-    def _logged_start(self, task_id: str) -> Any:
-        row = self.plan.log_row(task_id) if self.plan else None
-        return parse_iso(row.started) if row is not None and row.started else None
-
-    async def write_plan(self, edits: Sequence[pw.PlanEdit], *, defer: bool = False) -> str:
-        """Apply a batch of plan edits atomically, waiting while the plan is invalid.
-
-        With ``defer``, recording the batch in the ledger (which needs a parse of the result)
-        waits until :meth:`_flush_records`, so new agents start first; any other write
-        flushes it before its own, which keeps the ledger in order.
-        """
-        self._flush_records()
-        result = pw.BatchResult("")
-
-        def batch(current: str) -> str:
-            # One number per write, kept through its merges with saves that slip in: every
-            # text that was on disk with it holds this write's edits. Never reused, even if
-            # the write does not land, since a save may have been loaded from it meanwhile.
-            if not result.revision:
-                self._revision = max(self._revision, read_revision(current) or 0) + 1
-                result.revision = self._revision
-            return pw.run_batch(
-                current,
-                [*self._restores_for(current), *edits],
-                file=self.config.plan_file,
-                worktree_parent=str(self.parent),
-                previous=self.plan,
-                known=self._known,
-                result=result,
-                revision=result.revision,
-            )
-
-        while True:
-            try:
-                text = await self.store.update(self.config.plan_path, batch)
-            except pw.PlanNotWritable:
-                await self._valid.wait()
-                continue
-            except (FileNotReady, StoreConflict) as exc:
-                # An editor is mid-save (or saving non-stop): try again shortly.
-                log.warning("plan_write_delayed", reason=str(exc))
-                await anyio.sleep(_RETRY_SECONDS)
-                continue
-            if result.revision and read_revision(text) == result.revision:
-                # What landed holds this write's edits (maybe merged into a save that was
-                # itself loaded from this write's first attempt): it is Baton's newest version.
-                self._records.append(functools.partial(self._record, result, text))
-                if not defer:
-                    self._flush_records()
-            self.wake()
-            return text
-
-    def _record(self, result: pw.BatchResult, text: str) -> None:
-        assert result.before is not None
-        if result.text == text:
-            after = result.after(self.config.plan_file)
-        else:
-            after = parse_plan(text, file=self.config.plan_file, previous=result.before)
-        self.ledger.record(result.revision, result.before, after)
-        self._written = after
-        self._known = (text, after)
-
-    def _flush_records(self) -> None:
-        while self._records:
-            self._records.pop(0)()
-
-    def _restores_for(self, current: str) -> list[pw.PlanEdit]:
-        """Restores for the text a write is about to edit: a save that came in since Baton
-        last looked may be from a stale buffer, and editing it without them would quietly
-        make its old cells Baton's newest version."""
-        revision = read_revision(current)
-        if self.ledger.is_current(revision):
-            return []
-        plan = parse_plan(current, file=self.config.plan_file, previous=self.plan)
-        return restore_edits(self.ledger.stale_cells(plan, revision))
-
-    def report(self, event: str, **fields: Any) -> None:
-        """Tell the progress observer (the demo's printer, tests) about ``event``."""
-        if self.progress is not None:
-            try:
-                self.progress(event, fields)
-            except Exception as exc:  # an observer's failure (a closed pipe) is not the run's
-                log.warning("progress_failed", progress_event=event, error=str(exc))
-                self.progress = None
-
-    # -- recovery --------------------------------------------------------------------------
-
-    async def _recover(self) -> None:
-        """Finish what a crash left half-done, using the parameters decided back then."""
-        assert self.journal is not None
-        for intent in await anyio.to_thread.run_sync(self.journal.pending):
-            p = intent.payload
-            log.info("intent_replayed", key=intent.key, kind=intent.kind)
-            if intent.kind == "StartTask":
-                await self.write_plan(
-                    [
-                        pw.start(p["task_id"], p["at"]),
-                        pw.start_log(p["task_id"], p["agent_id"], p["at"]),
-                    ]
-                )
-                _agentrun.spawn(self, p["task_id"], p["attempt"], intent.key)
-                continue
-            if intent.kind == "FinishTask":
-                start = parse_iso(p["started_at"]) if p.get("started_at") else None
-                end = parse_iso(p["at"])
-                duration = format_duration((end - start).total_seconds()) if start and end else None
-                await self.write_plan([pw.finish(p["task_id"], p["status"], p["at"], duration)])
-            elif intent.kind == "AdoptTask":
-                await self.write_plan([pw.adopt(p["task_id"], p["agent_id"], p["at"])])
-            await anyio.to_thread.run_sync(self.journal.done, intent.key, "done")
-        self.wake()
 
 
 __all__ = ["Daemon", "Running"]

@@ -5,7 +5,8 @@ in the same transaction that moves the task's remembered state: after ``kill -9`
 daemon replays the pending intents (each is harmless to repeat) before deciding anything
 new, so no task is started twice for one attempt and nothing half-done is forgotten.
 
-The methods are synchronous and thread-safe; the daemon calls them off the event loop.
+The methods of :class:`Journal` are synchronous and thread-safe; the daemon uses them
+through :class:`AsyncJournal`, which runs them off the event loop.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import anyio
+import anyio.to_thread
 
 from orchestrator.decisions.scheduler import TaskState
 
@@ -216,3 +220,67 @@ class Journal:
 
     def spent_usd(self) -> float:
         return float(self._query("SELECT COALESCE(SUM(usd), 0) FROM costs")[0][0])
+
+
+class AsyncJournal:
+    """The daemon's journal: the :class:`Journal` run off the event loop, with the state the
+    decisions read kept in memory — each task's :class:`TaskState` and the money spent.
+
+    It is opened (:meth:`open`) before anything else of a run is built, so every part holds
+    a journal that exists; the run closes it last.
+    """
+
+    def __init__(self, journal: Journal, states: dict[str, TaskState], spent: float) -> None:
+        self.sync = journal
+        self.states = states  # what the journal remembers of each task, read by the scheduler
+        self.spent_usd = spent  # every dollar recorded, the orchestrator's own calls included
+
+    @classmethod
+    async def open(cls, path: Path) -> AsyncJournal:
+        def load() -> AsyncJournal:
+            journal = Journal(path)
+            return cls(journal, journal.task_states(), journal.spent_usd())
+
+        return await anyio.to_thread.run_sync(load)
+
+    async def close(self) -> None:
+        await anyio.to_thread.run_sync(self.sync.close)
+
+    async def begin(
+        self, key: str, kind: str, payload: dict[str, Any], state: TaskState, task_id: str
+    ) -> bool:
+        """Record an intent and the task state it leads to (see :meth:`Journal.begin`)."""
+        fresh = await anyio.to_thread.run_sync(self.sync.begin, key, kind, payload, state, task_id)
+        self.states[task_id] = state
+        return fresh
+
+    async def done(self, key: str, state: str = "done") -> None:
+        await anyio.to_thread.run_sync(self.sync.done, key, state)
+
+    async def pending(self) -> list[Intent]:
+        return await anyio.to_thread.run_sync(self.sync.pending)
+
+    async def events(self, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
+        """Append audit events ``(kind, task_id, payload)``."""
+
+        def record() -> None:
+            for kind, task_id, payload in rows:
+                self.sync.event(kind, task_id, **payload)
+
+        if rows:
+            await anyio.to_thread.run_sync(record)
+
+    async def mark(self, key: str, value: str) -> bool:
+        return await anyio.to_thread.run_sync(self.sync.mark, key, value)
+
+    async def set_mark(self, key: str, value: str) -> None:
+        await anyio.to_thread.run_sync(self.sync.set_mark, key, value)
+
+    async def marks(self, prefix: str) -> dict[str, str]:
+        return await anyio.to_thread.run_sync(self.sync.marks, prefix)
+
+    async def add_cost(
+        self, task_id: str, model: str, tokens: Mapping[str, int], usd: float
+    ) -> None:
+        await anyio.to_thread.run_sync(self.sync.add_cost, task_id, model, tokens, usd)
+        self.spent_usd += usd

@@ -1,4 +1,4 @@
-"""Telling a person: ``notify_command`` from ``baton.toml`` (SPEC sec. 9).
+"""Telling a person: ``notify_command`` from ``baton.toml`` (docs/user-guide.md, "Configuration").
 
 The command is an argument list, run without a shell, with the event as one JSON object on
 stdin and a one-line summary as its last argument — enough for ``notify-send``, ``mail`` or
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -22,21 +22,25 @@ log = structlog.get_logger()
 _TIMEOUT_SECONDS = 30.0
 
 
-class Notifier:
-    def __init__(self, command: Sequence[str], tg: TaskGroup | None = None) -> None:
-        self.command = tuple(command)
-        self.tg = tg
+class NotifyHook:
+    """Runs the command in force (``command()``, read at each notification: a SIGHUP that
+    changes ``notify_command`` takes effect on the next one) in ``tg``."""
+
+    def __init__(self, command: Callable[[], Sequence[str]], tg: TaskGroup) -> None:
+        self._command = command
+        self._tg = tg
 
     def notify(self, event: str, summary: str, fields: Mapping[str, Any]) -> None:
         """Fire and forget: a person should look at ``summary``."""
-        log.info("notified", notify_event=event, summary=summary, command=bool(self.command))
-        if not self.command or self.tg is None:
+        command = tuple(self._command())
+        log.info("notified", notify_event=event, summary=summary, command=bool(command))
+        if not command:
             return
         payload = json.dumps({"event": event, "summary": summary, **fields}, default=str)
-        self.tg.start_soon(self._run, payload, summary)
+        self._tg.start_soon(self._run, command, payload, summary)
 
-    async def _run(self, payload: str, summary: str) -> None:
-        argv = [*self.command, summary]
+    async def _run(self, command: tuple[str, ...], payload: str, summary: str) -> None:
+        argv = [*command, summary]
         try:
             with anyio.fail_after(_TIMEOUT_SECONDS):
                 result = await anyio.run_process(

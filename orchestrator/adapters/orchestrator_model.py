@@ -1,21 +1,21 @@
-"""The orchestrator model (SPEC sec. 4, 5): one client, the model the plan header names
-(``**Model:** Claude Opus 4``), under the run's budget. It answers Questions sent to the
-Orchestrator and decides blockers whose entry recommends nothing. Without an API key it is
-absent and those go to a person.
+"""The orchestrator model (docs/user-guide.md, "Blockers"): one client, the model the plan
+header names (``**Model:** Claude Opus 4``), under the run's budget. It answers Questions
+sent to the Orchestrator and decides blockers whose entry recommends nothing. Without an API
+key it is absent and those go to a person.
 """
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
-import anyio
 import structlog
 
 from agents.pricing import Price, cost_usd, tokens_of
-
-if TYPE_CHECKING:
-    from orchestrator.daemon import Daemon
+from orchestrator.adapters.journal import AsyncJournal
+from orchestrator.config import Config, api_key
+from orchestrator.decisions.scheduler import run_budget
+from protocol import Plan
 
 log = structlog.get_logger()
 
@@ -27,15 +27,24 @@ _SYSTEM = (
 
 
 class OrchestratorModel:
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(
+        self,
+        config: Callable[[], Config],
+        plan: Callable[[], Plan | None],
+        journal: AsyncJournal,
+        client: Callable[[], Any],
+    ) -> None:
+        self._config = config
+        self._plan = plan
+        self._journal = journal
+        self._client = client
 
     @staticmethod
     def available() -> bool:
-        return bool(os.environ.get("ANTHROPIC_API_KEY"))
+        return bool(api_key())
 
     def _model(self) -> tuple[str, Price]:
-        config, plan = self.daemon.config, self.daemon.plan
+        config, plan = self._config(), self._plan()
         named = plan.header["Model"].value if plan is not None and "Model" in plan.header else ""
         name = next((n for n in config.models if n.casefold() in named.casefold()), "Opus 4")
         m = config.models.get(name) or next(iter(config.models.values()))
@@ -48,17 +57,17 @@ class OrchestratorModel:
         if not self.available():
             return None
         model, price = self._model()
-        budget = self.daemon.budget()
+        budget = run_budget(self._config().budget_usd, self._plan())
         worst = cost_usd(
             price, {"input": (len(_SYSTEM) + len(question)) // 3, "output": _MAX_TOKENS}
         )
-        if budget is not None and self.daemon.spent + worst > budget:
+        if budget is not None and self._journal.spent_usd + worst > budget:
             log.warning("budget_would_be_exceeded", task_id="orchestrator", worst_case_usd=worst)
             return None
         import anthropic  # loaded with the first call, not with the daemon
 
         try:
-            response = await self.daemon.model_client().messages.create(
+            response = await self._client().messages.create(
                 model=model,
                 max_tokens=_MAX_TOKENS,
                 system=_SYSTEM,
@@ -69,10 +78,7 @@ class OrchestratorModel:
             return None
         tokens = tokens_of(response.usage)
         usd = cost_usd(price, tokens)
-        journal = self.daemon.journal
-        if journal is not None:
-            await anyio.to_thread.run_sync(journal.add_cost, "orchestrator", model, tokens, usd)
-        self.daemon.spent += usd
+        await self._journal.add_cost("orchestrator", model, tokens, usd)
         log.info(
             "agent_call", task_id="orchestrator", model=model, cost_usd=round(usd, 6), **tokens
         )

@@ -19,7 +19,7 @@ from anyio.abc import TaskStatus
 log = structlog.get_logger()
 
 
-class SdNotifier:
+class SystemdNotifier:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         address = env.get("NOTIFY_SOCKET", "")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ import structlog
 from orchestrator.adapters import logs
 from orchestrator.cli import status_view as _views
 from orchestrator.cli.inputs import InputError, load_inputs
-from orchestrator.config import BACKENDS, ConfigError, load_config
+from orchestrator.config import BACKENDS, ConfigError, api_key, load_config
 from protocol import MESSAGE_TYPES
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -314,7 +313,7 @@ def _send(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from orchestrator.adapters.filestore import FileStore
-    from orchestrator.routing.router import append_to_log
+    from orchestrator.routing.message_log import append_to_log
     from protocol import render_message
 
     try:
@@ -405,7 +404,7 @@ def _run(args: argparse.Namespace) -> int:
         *config.role_backends.values(),
         *config.task_backends.values(),
     }
-    if "claude" in backends and not os.environ.get("ANTHROPIC_API_KEY"):
+    if "claude" in backends and not api_key():
         print(
             "baton: the claude backend needs ANTHROPIC_API_KEY in the environment "
             "(or use --agents manual, scripted or command)",

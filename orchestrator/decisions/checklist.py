@@ -1,5 +1,5 @@
-"""The Pre-Execution Checklist (issue 6 item 2): before the first task starts, Baton checks
-the items it can verify, ticks each that holds and refuses to start while one fails.
+"""The Pre-Execution Checklist: before the first task starts, Baton checks the items it can
+verify, ticks each that holds and refuses to start while one fails (docs/user-guide.md).
 
 Items are recognised by their words, so a reworded checklist still works:
 
@@ -11,64 +11,48 @@ Items are recognised by their words, so a reworded checklist still works:
   message log and ``baton.toml`` excepted: people edit them before a run);
 - "permissions": git works in the repository, and ``ANTHROPIC_API_KEY`` is set when a
   ``claude`` task will run;
-- "budget": a budget is set (``baton.toml`` or the plan's Constraints).
+- "budget": a budget is set (``baton.toml`` or the plan's Constraints; ``$0`` is a budget).
 
-Anything else is left to people and named once in the log. Probes for the disk and git are
-injected, so tests can simulate a full disk.
+Anything else is left to people and named once in the log. What the checks need from the
+machine is measured by :mod:`orchestrator.adapters.probes` into :class:`Facts`; everything
+here is a pure function of the plan and those facts.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import anyio
-import structlog
-
-from agents.skills import SkillError, load_skills
-from orchestrator.config import Config
-from orchestrator.runtime import plan_edits as pw
-from protocol import ChecklistItem, EditConflictError, Plan, Task, set_checkbox
-
-if TYPE_CHECKING:
-    from orchestrator.daemon import Daemon
-
-log = structlog.get_logger()
+from orchestrator.decisions.actions import Action, Report, TickChecklist
+from protocol import ChecklistItem, Plan
 
 SECTION = "Pre-Execution Checklist"
+SKILLS, DISK, CLEAN, PERMISSIONS, BUDGET, PEOPLE = (
+    "skills",
+    "disk",
+    "clean",
+    "permissions",
+    "budget",
+    "people",
+)
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT])i?B", re.I)
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
-def _free_bytes(path: Path) -> int:
-    while not path.exists() and path != path.parent:
-        path = path.parent  # the worktree parent may not exist yet: ask its file system
-    return shutil.disk_usage(path).free
+@dataclass(frozen=True)
+class Facts:
+    """What was measured for the checklist; a check's fact is None when no item needs it."""
 
-
-def _git_changes(repo: Path) -> list[str]:
-    """Tracked files with uncommitted changes (``git status --porcelain``)."""
-    out = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line[3:] for line in out.splitlines() if line.strip()]
-
-
-@dataclass
-class Probes:
-    free_bytes: Callable[[Path], int] = _free_bytes
-    git_changes: Callable[[Path], list[str]] = _git_changes
-    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    skill_error: str | None = None  # the first claude task's skill that does not load
+    free_bytes: int | None = None  # free space in the worktree parent's file system
+    parent: str = ""
+    changed: Sequence[str] | None = None  # tracked files with uncommitted changes
+    git_error: str | None = None  # git status failed
+    api_key: bool = False  # ANTHROPIC_API_KEY is set
+    claude: bool = False  # a claude task will run
+    repository: str | None = None  # the plan directory, when it is not a git repository
+    budget_usd: float | None = None  # the run's budget
 
 
 @dataclass(frozen=True)
@@ -78,103 +62,90 @@ class Result:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Preflight:
+    actions: list[Action] = field(default_factory=list)
+    allowed: bool = True  # tasks may start
+    named: bool = False  # the items left to people were named (in this or an earlier pass)
+
+
 def items(plan: Plan) -> list[ChecklistItem]:
     return [c for c in plan.checklists if c.section.strip().casefold() == SECTION.casefold()]
 
 
-def check(plan: Plan, config: Config, parent: Path, probes: Probes) -> list[Result]:
-    """Blocking (git, the disk): run it in a worker thread."""
-    claude_tasks = [t for t in plan.tasks if config.backend_for(t.id, t.role) == "claude"]
-    results = []
-    for item in items(plan):
-        words = item.text.casefold()
-        if "skill" in words:
-            results.append(_skills(item, plan, config, claude_tasks))
-        elif "disk" in words:
-            results.append(_disk(item, parent, probes))
-        elif "git" in words and "clean" in words:
-            results.append(_clean(item, config, probes))
-        elif "permission" in words:
-            results.append(_permissions(item, config, probes, bool(claude_tasks)))
-        elif "budget" in words:
-            budget = config.budget_usd or plan.constraints.budget_usd
-            results.append(Result(item, budget is not None, "" if budget else "no budget set"))
-        else:
-            results.append(Result(item, None))
-    return results
+def kind(item: ChecklistItem) -> str:
+    """Which check an item asks for, by its words."""
+    words = item.text.casefold()
+    if "skill" in words:
+        return SKILLS
+    if "disk" in words:
+        return DISK
+    if "git" in words and "clean" in words:
+        return CLEAN
+    if "permission" in words:
+        return PERMISSIONS
+    if "budget" in words:
+        return BUDGET
+    return PEOPLE
 
 
-def _skills(item: ChecklistItem, plan: Plan, config: Config, tasks: list[Task]) -> Result:
-    for task in tasks:
-        try:
-            load_skills(config.plan_dir / "skills", task.skills, plan.skill_pins)
-        except SkillError as exc:
-            return Result(item, False, f"{task.id}: {exc}")
-    return Result(item, True)
-
-
-def _disk(item: ChecklistItem, parent: Path, probes: Probes) -> Result:
+def needed_bytes(item: ChecklistItem) -> int:
     m = _SIZE.search(item.text)
-    need = int(float(m.group(1)) * _UNITS[m.group(2).casefold()]) if m else 5 << 30
-    free = probes.free_bytes(parent)
-    if free >= need:
-        return Result(item, True)
-    return Result(
-        item, False, f"{free / (1 << 30):.1f} GB free in {parent}, {need / (1 << 30):g} GB needed"
-    )
+    return int(float(m.group(1)) * _UNITS[m.group(2).casefold()]) if m else 5 << 30
 
 
-def _clean(item: ChecklistItem, config: Config, probes: Probes) -> Result:
-    ignore = {config.plan_file, config.messages_file, "baton.toml"}
-    try:
-        changed = [f for f in probes.git_changes(config.plan_dir) if f not in ignore]
-    except (OSError, subprocess.CalledProcessError) as exc:
-        return Result(item, False, f"git status failed: {exc}")
-    if changed:
-        return Result(item, False, f"uncommitted changes: {', '.join(changed[:5])}")
-    return Result(item, True)
+def judge(plan: Plan, facts: Facts) -> list[Result]:
+    """Whether each checklist item of ``plan`` holds, given ``facts``."""
+    return [_judge(item, facts) for item in items(plan)]
 
 
-def _permissions(item: ChecklistItem, config: Config, probes: Probes, claude: bool) -> Result:
-    if claude and not probes.environ.get("ANTHROPIC_API_KEY"):
-        return Result(item, False, "a claude task will run and ANTHROPIC_API_KEY is not set")
-    if not (config.plan_dir / ".git").exists():
-        return Result(item, False, f"{config.plan_dir} is not a git repository")
-    return Result(item, True)
+def _judge(item: ChecklistItem, f: Facts) -> Result:
+    match kind(item):
+        case "skills":
+            return Result(item, f.skill_error is None, f.skill_error or "")
+        case "disk":
+            need, free = needed_bytes(item), f.free_bytes or 0
+            if free >= need:
+                return Result(item, True)
+            gb = 1 << 30
+            reason = f"{free / gb:.1f} GB free in {f.parent}, {need / gb:g} GB needed"
+            return Result(item, False, reason)
+        case "clean":
+            if f.git_error is not None:
+                return Result(item, False, f"git status failed: {f.git_error}")
+            if f.changed:
+                return Result(item, False, f"uncommitted changes: {', '.join(f.changed[:5])}")
+            return Result(item, True)
+        case "permissions":
+            if f.claude and not f.api_key:
+                reason = "a claude task will run and ANTHROPIC_API_KEY is not set"
+                return Result(item, False, reason)
+            if f.repository is not None:
+                return Result(item, False, f"{f.repository} is not a git repository")
+            return Result(item, True)
+        case "budget":
+            holds = f.budget_usd is not None
+            return Result(item, holds, "" if holds else "no budget set")
+        case _:
+            return Result(item, None)
 
 
-async def preflight(d: Daemon, plan: Plan) -> bool:
-    """The Pre-Execution Checklist, before the first task of the run starts: ticks what
-    holds; False (nothing may start) while a verifiable item fails, unless forced."""
-    if d._checked or any(s.started for s in d._states.values()):
-        return True
-    results = await anyio.to_thread.run_sync(check, plan, d.config, d.parent, d.probes)
+def preflight(results: Sequence[Result], *, named: bool, force: bool) -> Preflight:
+    """Tick what holds; nothing may start while a verifiable item fails, unless ``force``.
+    ``named``: the items left to people were named in the log before."""
+    actions: list[Action] = []
     failed = [r for r in results if r.holds is False]
     unverifiable = [r.item.text for r in results if r.holds is None]
-    if unverifiable and not d._unverifiable_named:
-        d._unverifiable_named = True
-        log.info("checklist_left_to_people", items=unverifiable)
-    ticks = [r.item for r in results if r.holds and not r.item.checked]
+    if unverifiable and not named:
+        actions.append(Report("checklist_left_to_people", {"items": unverifiable}))
+    ticks = tuple(r.item for r in results if r.holds and not r.item.checked)
     if ticks:
-        await d.write_plan([_tick(item) for item in ticks])
+        actions.append(TickChecklist(ticks))
     for r in failed:
-        log.error("checklist_failed", item=r.item.text, line=r.item.line, reason=r.reason)
-        d.report("checklist_failed", item=r.item.text, reason=r.reason)
-    if failed and not d.force:
-        return False
-    if failed:
-        log.warning("checklist_forced", failed=[r.item.text for r in failed])
-    d._checked = True
-    return True
-
-
-def _tick(item: ChecklistItem) -> pw.PlanEdit:
-    def fn(text: str, plan: Plan) -> str:
-        current = next(
-            (c for c in plan.checklists if c.text == item.text and c.section == item.section), None
+        fields = {"item": r.item.text, "line": r.item.line, "reason": r.reason}
+        actions.append(Report("checklist_failed", fields, "error"))
+    if failed and force:
+        actions.append(
+            Report("checklist_forced", {"failed": [r.item.text for r in failed]}, "warning")
         )
-        if current is None:
-            raise EditConflictError(f"checklist item {item.text!r} is gone")
-        return set_checkbox(text, current, True)
-
-    return pw.PlanEdit(fn, f"tick {item.text}")
+    return Preflight(actions, not failed or force, named or bool(unverifiable))

@@ -1,4 +1,4 @@
-"""The Retrospective's Metrics, measured when the run reaches Integration (issue 6 item 4):
+"""The Retrospective's Metrics, measured when the run reaches Integration:
 total duration and time saved against running the tasks one after another, from the Actual
 Execution Log; total cost from the journal. Targets are read from the table's own Target
 column (``8 hours``, ``$0.75``, ``66%``); a row whose target cannot be read gets no delta."""
@@ -6,19 +6,11 @@ column (``8 hours``, ``$0.75``, ``66%``); a row whose target cannot be read gets
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-import structlog
 
 from orchestrator.adapters.clock import format_duration, parse_iso
-from orchestrator.runtime import plan_edits as pw
+from orchestrator.decisions.actions import Action, Report, WriteMetrics
 from protocol import Plan
-from protocol.retro import metric_rows, metrics_table, set_metrics
-
-if TYPE_CHECKING:
-    from orchestrator.daemon import Daemon
-
-log = structlog.get_logger()
+from protocol.retro import metric_rows, metrics_table
 
 _HOURS = re.compile(r"([\d.]+)\s*(h|hours?|m|min|minutes?)\b", re.I)
 _NUMBER = re.compile(r"-?[\d.]+")
@@ -90,14 +82,10 @@ def _number(text: str) -> float | None:
     return float(m.group()) if m else None
 
 
-async def write(d: Daemon, plan: Plan) -> None:
-    """Fill the Metrics table of ``plan`` (at Integration), in the cells still empty."""
-    values = measure(plan, d.spent)
+def retrospective(plan: Plan, spent_usd: float) -> list[Action]:
+    """At Integration: fill the Metrics cells still empty, with what can be measured."""
+    values = measure(plan, spent_usd)
     if not values:
-        return
-
-    def fill(text: str, current: Plan) -> str:
-        return set_metrics(text, current, values)
-
-    await d.write_plan([pw.PlanEdit(fill, "retrospective metrics")])
-    log.info("retrospective_written", metrics={k: v[0] for k, v in values.items()})
+        return []
+    written = {"metrics": {k: v[0] for k, v in values.items()}}
+    return [WriteMetrics(values), Report("retrospective_written", written)]

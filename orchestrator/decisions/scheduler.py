@@ -3,7 +3,8 @@
 It is level-triggered: it compares what the plan says with what the journal remembers and
 returns what must happen to bring them together. Running it twice on the same inputs returns
 the same actions, and after a crash it returns exactly what was left undone; the daemon
-records each action in the journal before carrying it out (SPEC sec. 3).
+records each action in the journal before carrying it out (docs/architecture.md).
+Its actions are defined with all the others in :mod:`orchestrator.decisions.actions`.
 
 All lifecycle transitions live in :func:`decide`, in one place on purpose.
 """
@@ -13,6 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from orchestrator.decisions.actions import (
+    Action,
+    AdoptTask,
+    BudgetExhausted,
+    FinishTask,
+    ResetTask,
+    ResumeTask,
+    SetPlanStatus,
+    StartTask,
+    StopAgent,
+    SyncLogStatus,
+)
 from protocol import (
     BLOCKED,
     COMPLETED,
@@ -55,90 +68,6 @@ class RunState:
 class Limits:
     max_agents: int = 4
     budget_usd: float | None = None
-
-
-# -- actions -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StartTask:
-    task_id: str
-    attempt: int
-    agent_id: str
-    at: str
-
-
-@dataclass(frozen=True)
-class ResumeTask:
-    """The task is In Progress (or Blocked) in Baton's care but its agent is not running."""
-
-    task_id: str
-    attempt: int
-    agent_id: str
-
-
-@dataclass(frozen=True)
-class AdoptTask:
-    """Someone else set the task In Progress: record the attempt, start no agent."""
-
-    task_id: str
-    attempt: int
-    agent_id: str
-    at: str
-
-
-@dataclass(frozen=True)
-class FinishTask:
-    task_id: str
-    attempt: int
-    status: str  # Completed or Failed
-    at: str
-    started_at: str | None
-
-
-@dataclass(frozen=True)
-class ResetTask:
-    """A person set a task back to Not Started: the next attempt may begin."""
-
-    task_id: str
-    attempt: int  # the attempt that ends
-
-
-@dataclass(frozen=True)
-class StopAgent:
-    task_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class SyncLogStatus:
-    task_id: str
-    status: str
-
-
-@dataclass(frozen=True)
-class SetPlanStatus:
-    value: str
-
-
-@dataclass(frozen=True)
-class BudgetExhausted:
-    spent_usd: float
-    budget_usd: float
-    waiting: tuple[str, ...]
-
-
-Action = (
-    StartTask
-    | ResumeTask
-    | AdoptTask
-    | FinishTask
-    | ResetTask
-    | StopAgent
-    | SyncLogStatus
-    | SetPlanStatus
-    | BudgetExhausted
-)
 
 
 def decide(plan: Plan, state: RunState, limits: Limits, now: str) -> list[Action]:
@@ -217,3 +146,34 @@ def plan_status(plan: Plan) -> str | None:
     if all(s == NOT_STARTED for s in statuses):
         return PLAN_PLANNING
     return PLAN_RUNNING
+
+
+def run_budget(configured: float | None, plan: Plan | None) -> float | None:
+    """The run's budget: ``baton.toml``'s when set (``0`` included), else the plan's."""
+    if configured is not None:
+        return configured
+    return plan.constraints.budget_usd if plan is not None else None
+
+
+__all__ = [
+    "PLAN_DONE",
+    "PLAN_INTEGRATION",
+    "PLAN_PLANNING",
+    "PLAN_RUNNING",
+    "Action",
+    "AdoptTask",
+    "BudgetExhausted",
+    "FinishTask",
+    "Limits",
+    "ResetTask",
+    "ResumeTask",
+    "RunState",
+    "SetPlanStatus",
+    "StartTask",
+    "StopAgent",
+    "SyncLogStatus",
+    "TaskState",
+    "decide",
+    "plan_status",
+    "run_budget",
+]

@@ -1,10 +1,4 @@
-"""Routing ``INTER_AGENT_MESSAGES.md`` (SPEC sec. 4).
-
-The log is read incrementally: only what follows the last complete block is parsed, so a new
-message costs the same in a 10-message log and a 100,000-message one. The point where the
-last read stopped is found again by the bytes just before it (STATUS edits earlier in the
-file move it a little); when it cannot be found, the whole log is read again and messages
-already handled are recognised by their id.
+"""Routing ``INTER_AGENT_MESSAGES.md`` (docs/user-guide.md, "Messages").
 
 A message is delivered to each running recipient's inbox, held for recipients that have not
 started (delivered when they do), broadcast for ``All`` (to agents started later too), and
@@ -16,149 +10,40 @@ after a restart, everything not yet ``Resolved`` is delivered again (at least on
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import anyio
 import structlog
 
-from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
-from protocol import (
-    EditConflictError,
-    Message,
-    MessageError,
-    append_message,
-    parse_messages,
-    set_message_status,
-)
-from protocol.messages import NEW_MESSAGES_FILE
-
-if TYPE_CHECKING:
-    from orchestrator.daemon import Daemon
-    from orchestrator.runtime.agent_pool import Running
+from orchestrator.adapters.filestore import FileNotReady, StoreConflict
+from orchestrator.routing.message_log import MessageLog
+from orchestrator.runtime.agent_pool import Running
+from orchestrator.runtime.services import Services
+from protocol import EditConflictError, Message, parse_messages, set_message_status
 
 log = structlog.get_logger()
 
-_ANCHOR = 64  # bytes before the resume point that must match to resume there
-_WINDOW = 1 << 16  # how far the resume point may have moved by edits before it
-_RETRY_SECONDS = 0.5  # pause before appending again while an editor is mid-save
 ALL, ORCHESTRATOR = "All", "Orchestrator"
 OrchestratorInbox = Callable[[Sequence[Message]], Awaitable[set[str]]]  # → ids Resolved
 
 
-async def append_to_log(store: FileStore, path: Path, block: str) -> None:
-    """Append one rendered message to the log, creating the log when it is missing; an
-    editor mid-save is waited out, never taken for an empty log."""
-
-    def ensure() -> None:
-        if not path.exists() or path.stat().st_size == 0:
-            path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
-
-    await anyio.to_thread.run_sync(ensure)
-    while True:
-        try:
-            await store.update(path, lambda current: append_message(current, block))
-            return
-        except (FileNotReady, StoreConflict) as exc:
-            log.warning("message_delayed", file=path.name, reason=str(exc))
-            await anyio.sleep(_RETRY_SECONDS)
-
-
-class MessageLog:
-    """Where the last read of the message log stopped, and how to resume after it."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.end = 0
-        self.end_line = 1
-        self.anchor = ""
-        self.byte_end = 0  # ``end`` in bytes of the file, for reading only its tail
-        self._reported: set[tuple[int, str]] = set()
-
-    def read_file(
-        self, path: Path, read: Callable[[Path], tuple[str, bytes]]
-    ) -> tuple[Sequence[Message], Sequence[MessageError]]:
-        """Blocking: read only the file's tail when the resume point is still in place,
-        else the whole file through ``read`` (which raises FileNotReady)."""
-        anchor = self.anchor.encode("utf-8")
-        if self.byte_end and anchor:
-            try:
-                with path.open("rb") as f:
-                    f.seek(self.byte_end - len(anchor))
-                    data = f.read()
-            except OSError:
-                data = b""
-            if data[: len(anchor)] == anchor:
-                tail = data[len(anchor) :].decode("utf-8", errors="replace")
-                batch = parse_messages(tail, offset=self.end, line=self.end_line, file=self.file)
-                consumed = tail[: batch.end - self.end]
-                self.byte_end += len(consumed.encode("utf-8"))
-                self.end, self.end_line = batch.end, batch.end_line
-                self.anchor = (self.anchor + consumed)[-_ANCHOR:]
-                return batch.messages, self._fresh(batch.errors)
-        text, _ = read(path)
-        result = self.read(text)
-        self.byte_end = len(text[: self.end].encode("utf-8"))
-        return result
-
-    def read(self, text: str) -> tuple[Sequence[Message], Sequence[MessageError]]:
-        """The complete blocks after the resume point (the whole log when it moved away)."""
-        start = self._resume(text)
-        if start is None:
-            self.end, self.end_line = 0, 1
-            start = 0
-        batch = parse_messages(text[start:], offset=start, line=self.end_line, file=self.file)
-        self.end, self.end_line = batch.end, batch.end_line
-        self.anchor = text[max(0, self.end - _ANCHOR) : self.end]
-        return batch.messages, self._fresh(batch.errors)
-
-    def _fresh(self, errors: Sequence[MessageError]) -> list[MessageError]:
-        """Errors not reported before: a malformed block is logged once, not on every read."""
-        fresh = []
-        for error in errors:
-            key = (error.line or 0, error.reason)
-            if key not in self._reported:
-                self._reported.add(key)
-                fresh.append(error)
-        return fresh
-
-    def moved(self, end: int, written: str) -> None:
-        """Baton wrote ``written``; the resume point is now at ``end`` in it."""
-        self.end = end
-        self.anchor = written[max(0, end - _ANCHOR) : end]
-        self.byte_end = len(written[:end].encode("utf-8"))
-
-    def _resume(self, text: str) -> int | None:
-        if not self.anchor:
-            return 0 if self.end == 0 else None
-        n = len(self.anchor)
-        if text[self.end - n : self.end] == self.anchor:
-            return self.end
-        lo, hi = max(0, self.end - n - _WINDOW), self.end + _WINDOW
-        at = text.rfind(self.anchor, lo, hi)
-        if at != -1 and text.find(self.anchor, lo, hi) == at:
-            return at + n
-        # Changed near the end (a STATUS edited, a stale save): re-read from the start of a
-        # block a window back; messages read before are known by id and not routed again.
-        block = text.rfind("\n---\nFROM:", 0, max(0, min(len(text), self.end) - _WINDOW))
-        if block == -1:
-            return None  # a short log: read it all
-        self.end_line = text.count("\n", 0, block + 1) + 1
-        return block + 1
-
-
 class Router:
-    def __init__(self, daemon: Daemon, inbox: OrchestratorInbox) -> None:
-        self.daemon = daemon
+    def __init__(
+        self,
+        services: Services,
+        running: Callable[[], Iterable[Running]],
+        inbox: OrchestratorInbox,
+    ) -> None:
+        self._s = services
+        self._running = running
         self.inbox = inbox
-        self.log = MessageLog(daemon.config.messages_file)
+        self.log = MessageLog(services.config().messages_file)
         self.known: dict[str, Message] = {}  # every message seen this run, by id
         self._deliveries: list[tuple[str, str]] = []  # (task id, message id) to journal
         self.deadlines: dict[str, Message] = {}  # not Resolved when last seen, with a DEADLINE
 
     async def poll(self) -> None:
         """Read what was appended since the last poll and route it."""
-        store, path = self.daemon.store, self.daemon.config.messages_path
+        store, path = self._s.store, self._s.config().messages_path
         try:
             messages, errors = await anyio.to_thread.run_sync(self.log.read_file, path, store.read)
         except FileNotReady:
@@ -170,7 +55,7 @@ class Router:
             self.known[m.id] = m
             if m.deadline and m.status != "Resolved":
                 self.deadlines[m.id] = m
-        self.daemon.report("messages_read", count=len(messages), new=len(new))
+        self._s.report("messages_read", level="debug", count=len(messages), new=len(new))
         if not new:
             return
         to_ack: list[Message] = []
@@ -183,7 +68,7 @@ class Router:
                 for_orchestrator.append(m)
             elif delivered and m.status == "Sent":
                 to_ack.append(m)
-            log.info(
+            self._s.report(
                 "message_routed",
                 message_id=m.id,
                 message_ts=m.timestamp,
@@ -192,7 +77,6 @@ class Router:
                 to=list(m.to),
                 delivered=delivered,
             )
-            self.daemon.report("message_routed", message_id=m.id, type=m.type, to=list(m.to))
         await self.flush_deliveries()
         resolved = await self.inbox(for_orchestrator) if for_orchestrator else set()
         statuses = {m.id: "Acknowledged" for m in [*to_ack, *for_orchestrator]}
@@ -203,14 +87,9 @@ class Router:
     async def flush_deliveries(self) -> None:
         """Record the deliveries made since the last flush in the journal."""
         done, self._deliveries = self._deliveries, []
-        journal = self.daemon.journal
-        if done and journal is not None:
-
-            def record() -> None:
-                for task_id, message_id in done:
-                    journal.event("message_delivered", task_id, message_id=message_id)
-
-            await anyio.to_thread.run_sync(record)
+        await self._s.journal.events(
+            [("message_delivered", task_id, {"message_id": mid}) for task_id, mid in done]
+        )
 
     async def on_agent_started(self, running: Running) -> None:
         """Give a starting agent what was held for it (messages to it or to All), and mark
@@ -238,7 +117,7 @@ class Router:
             return current
 
         try:
-            await self.daemon.store.update(self.daemon.config.messages_path, edit)
+            await self._s.store.update(self._s.config().messages_path, edit)
         except (FileNotReady, StoreConflict) as exc:
             log.warning("message_status_not_written", reason=str(exc))
 
@@ -246,7 +125,7 @@ class Router:
 
     def _deliver_to_running(self, m: Message) -> list[str]:
         out = []
-        for running in list(self.daemon.running.values()):
+        for running in list(self._running()):
             if (
                 self._addressed_to(m, running)
                 and m.id not in running.delivered
@@ -269,9 +148,12 @@ class Router:
             return False
         running.delivered.add(m.id)
         self._deliveries.append((running.task_id, m.id))
-        log.info("message_delivered", message_id=m.id, task_id=running.task_id, type=m.type)
-        self.daemon.report(
-            "message_delivered", task_id=running.task_id, type=m.type, sender=m.sender
+        self._s.report(
+            "message_delivered",
+            message_id=m.id,
+            task_id=running.task_id,
+            type=m.type,
+            sender=m.sender,
         )
         return True
 
@@ -298,11 +180,11 @@ class Router:
             return current
 
         try:
-            written = await self.daemon.store.update(self.daemon.config.messages_path, edit)
+            written = await self._s.store.update(self._s.config().messages_path, edit)
         except (FileNotReady, StoreConflict) as exc:
             log.warning("message_status_not_written", reason=str(exc))
             return
-        self.daemon.report("messages_acknowledged", count=len(ordered))
+        self._s.report("messages_acknowledged", level="debug", count=len(ordered))
         if -1 in moved:
             self.log.anchor, self.log.end, self.log.byte_end = "x", -1, 0  # full read next time
         else:

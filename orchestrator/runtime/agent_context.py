@@ -1,41 +1,31 @@
 """What a running agent can do: the daemon's side of :class:`agents.AgentContext`.
 
-Everything goes through the files: a status is a cell edit, a message is appended to the
-message log, a blocker is an entry in Notes and Blockers. File tools are confined to the
-task's worktree (resolved, symlinks followed, then checked; ``.git`` is off limits).
+Everything goes through the files: a message is appended to the message log; a verdict or a
+blocker is an event (:mod:`orchestrator.decisions.verdicts`) that becomes a status edit.
+File tools are confined to the task's worktree (resolved, symlinks followed, then checked;
+``.git`` is off limits).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import anyio
 import structlog
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from agents import Blocker, TaskBrief
 from agents.tools import confine
 from orchestrator.adapters.clock import iso
-from orchestrator.routing.router import append_to_log
-from orchestrator.runtime import plan_edits as pw
-from protocol import (
-    BLOCKED,
-    COMPLETED,
-    FAILED,
-    Message,
-    Plan,
-    Task,
-    add_blocker_entry,
-    agent_id,
-    render_message,
-)
-
-if TYPE_CHECKING:
-    from orchestrator.daemon import Daemon
-    from orchestrator.runtime.agent_pool import Running
+from orchestrator.decisions.verdicts import AgentEvent, BlockerReported, Completed, Failed
+from orchestrator.routing.message_log import append_to_log
+from orchestrator.runtime.services import Services
+from protocol import COMPLETED, FAILED, Message, Plan, Task, agent_id, render_message
 
 log = structlog.get_logger()
+
+Submit = Callable[[AgentEvent, "str | None"], Awaitable[None]]  # (event, verdict it sets)
 
 
 def brief_for(plan: Plan, task: Task, attempt: int, worktree: Path) -> TaskBrief:
@@ -55,25 +45,32 @@ def brief_for(plan: Plan, task: Task, attempt: int, worktree: Path) -> TaskBrief
 
 
 class Context:
-    def __init__(self, daemon: Daemon, running: Running) -> None:
-        self._daemon = daemon
-        self._running = running
-        self.brief: TaskBrief = running.brief
+    def __init__(
+        self,
+        services: Services,
+        brief: TaskBrief,
+        inbox: MemoryObjectReceiveStream[Message],
+        submit: Submit,
+    ) -> None:
+        self._s = services
+        self._inbox = inbox
+        self._submit = submit
+        self.brief = brief
 
     async def next_message(self) -> Message:
-        message: Message = await self._running.inbox.receive()
+        message: Message = await self._inbox.receive()
         return message
 
     def pending_messages(self) -> Sequence[Message]:
         out: list[Message] = []
         while True:
             try:
-                out.append(self._running.inbox.receive_nowait())
+                out.append(self._inbox.receive_nowait())
             except anyio.WouldBlock:
                 return out
 
     async def sleep(self, seconds: float) -> None:
-        await self._daemon.clock.sleep(seconds)
+        await self._s.clock.sleep(seconds)
 
     async def write_file(self, relative: str, content: str) -> Path:
         target = confine(self.brief.worktree, relative)
@@ -88,7 +85,7 @@ class Context:
 
     async def commit(self, message: str) -> str | None:
         folder = self.brief.worktree.name
-        sha = await self._daemon.worktrees.commit_all(folder, message)
+        sha = await self._s.worktrees.commit_all(folder, message)
         if sha:
             log.info("agent_committed", commit=sha[:12], branch=self.brief.branch)
         return sha
@@ -103,19 +100,18 @@ class Context:
         priority: str | None = None,
         deadline: str | None = None,
     ) -> None:
-        daemon = self._daemon
         block = render_message(
             sender=self.brief.agent_id,
             to=to,
             type=type,
-            timestamp=iso(daemon.clock.now()),
+            timestamp=iso(self._s.clock.now()),
             task=self.brief.task_id,
             priority=priority,
             deadline=deadline,
             text=text,
             body=body,
         )
-        await append_to_log(daemon.store, daemon.config.messages_path, block)
+        await append_to_log(self._s.store, self._s.config().messages_path, block)
         log.info("message_sent", to=to, type=type)
 
     async def report_blocker(self, blocker: Blocker) -> None:
@@ -128,44 +124,20 @@ class Context:
             "Required Resolution": blocker.resolution,
             "Escalation": escalation,
         }
-        at = self._daemon.clock.now().strftime("%Y-%m-%d %H:%M")
-
-        def add(text: str, plan: Plan) -> str:
-            return add_blocker_entry(
-                text, plan, task_id=b.task_id, agent_id=b.agent_id, timestamp=at, fields=fields
-            )
-
-        await self._daemon.write_plan(
-            [pw.PlanEdit(add, f"blocker {b.task_id}"), pw.status(b.task_id, BLOCKED, pw.ACTIVE)]
-        )
+        at = self._s.clock.now().strftime("%Y-%m-%d %H:%M")
+        await self._submit(BlockerReported(b.task_id, b.agent_id, at, fields), None)
         log.info("blocker_reported", severity=blocker.severity, escalate=blocker.escalate)
 
     async def complete(self, summary: str) -> None:
         await self.commit(f"{self.brief.task_id}: {summary}")
-        self._running.verdict = COMPLETED
-        await self._daemon.write_plan(
-            [
-                pw.log_notes(self.brief.task_id, summary),
-                pw.status(self.brief.task_id, COMPLETED, pw.ACTIVE),
-            ]
-        )
+        await self._submit(Completed(self.brief.task_id, summary), COMPLETED)
 
     async def record_usage(self, model: str, tokens: Mapping[str, int], usd: float) -> None:
-        daemon = self._daemon
-        assert daemon.journal is not None
-        journal, task_id = daemon.journal, self.brief.task_id
-        await anyio.to_thread.run_sync(lambda: journal.add_cost(task_id, model, tokens, usd))
-        daemon.spent += usd
+        await self._s.journal.add_cost(self.brief.task_id, model, tokens, usd)
 
     def budget_left(self) -> float | None:
-        budget = self._daemon.budget()
-        return None if budget is None else budget - self._daemon.spent
+        budget = self._s.budget()
+        return None if budget is None else budget - self._s.journal.spent_usd
 
     async def fail(self, reason: str) -> None:
-        self._running.verdict = FAILED
-        await self._daemon.write_plan(
-            [
-                pw.log_notes(self.brief.task_id, reason),
-                pw.status(self.brief.task_id, FAILED, pw.ACTIVE),
-            ]
-        )
+        await self._submit(Failed(self.brief.task_id, reason), FAILED)

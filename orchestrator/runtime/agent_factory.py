@@ -1,9 +1,10 @@
-"""Choosing and building each task's agent (SPEC sec. 6): by task id, role, or default."""
+"""Choosing and building each task's agent (docs/user-guide.md, "Agents"): by task id,
+role, or default."""
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -11,13 +12,11 @@ from agents import Agent, AgentContext, Blocker, ManualAgent, ScriptedAgent
 from agents.pricing import Price
 from agents.skills import SkillError, load_skills
 from orchestrator.adapters.logs import redact_text
-from orchestrator.config import Config
-from protocol import Task
+from orchestrator.config import Config, api_key
+from protocol import Plan, Task
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
-
-    from orchestrator.daemon import Daemon
 
 log = structlog.get_logger()
 
@@ -33,7 +32,26 @@ class NotStarted:
         await ctx.report_blocker(self.blocker)
 
 
-def make_agent(daemon: Daemon, task: Task, config: Config) -> Agent:
+class AgentFactory:
+    """Builds each task's agent from the config in force and the current plan; the model
+    client is made when a claude agent first needs it, and shared."""
+
+    def __init__(self, plan: Callable[[], Plan | None]) -> None:
+        self._plan = plan
+        self._client: Any = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = client()
+        return self._client
+
+    def __call__(self, task: Task, config: Config) -> Agent:
+        plan = self._plan()
+        assert plan is not None
+        return make_agent(plan, self.client, task, config)
+
+
+def make_agent(plan: Plan, model_client: Callable[[], Any], task: Task, config: Config) -> Agent:
     backend = config.backend_for(task.id, task.role)
     if backend == "scripted":
         script = config.script_for(task.id)
@@ -44,14 +62,12 @@ def make_agent(daemon: Daemon, task: Task, config: Config) -> Agent:
         from agents.command import CommandAgent
 
         return CommandAgent(config.command, plan_dir=config.plan_dir)
-    return _claude(daemon, task, config)
+    return _claude(plan, model_client, task, config)
 
 
-def _claude(daemon: Daemon, task: Task, config: Config) -> Agent:
+def _claude(plan: Plan, model_client: Callable[[], Any], task: Task, config: Config) -> Agent:
     from agents.claude import ClaudeAgent, Limits  # the SDK is big: load it only when used
 
-    plan = daemon.plan
-    assert plan is not None
     try:
         skills = load_skills(config.plan_dir / "skills", task.skills, plan.skill_pins)
     except SkillError as exc:
@@ -75,14 +91,14 @@ def _claude(daemon: Daemon, task: Task, config: Config) -> Agent:
         model.cache_write_per_mtok,
         model.cache_read_per_mtok,
     )
-    key = os.environ.get("ANTHROPIC_API_KEY", "")
+    key = api_key()
 
     def redact(text: str) -> str:
         text = redact_text(text)
         return text.replace(key, "[redacted]") if len(key) >= 8 else text
 
     return ClaudeAgent(
-        daemon.model_client(),
+        model_client(),
         model=model.id,
         price=price,
         skills=skills,

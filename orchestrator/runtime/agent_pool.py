@@ -1,28 +1,30 @@
-"""Running one task's agent: its inbox, its worktree, its coroutine, and what happens when
-it ends without a verdict or crashes (SPEC sec. 6). The daemon spawns; this module runs."""
+"""Running agents: each task's inbox, worktree and coroutine, and the events its end
+produces (docs/architecture.md, "Agents"). The executor spawns and stops; this module runs,
+and owns which agents are running."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import anyio
 import structlog
+from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from agents import TaskBrief
-from orchestrator.adapters.filestore import FileNotReady
+from agents import Agent, TaskBrief
 from orchestrator.adapters.worktrees import WorktreeError
-from orchestrator.runtime import plan_edits as pw
+from orchestrator.config import Config
+from orchestrator.decisions.verdicts import AgentEvent, Crashed, EndedWithoutVerdict, WorktreeFailed
 from orchestrator.runtime.agent_context import Context, brief_for
-from protocol import FAILED, IN_PROGRESS, Message, Task, parse_plan
-
-if TYPE_CHECKING:
-    from orchestrator.daemon import Daemon
+from orchestrator.runtime.services import Services
+from protocol import Message, Task
 
 log = structlog.get_logger()
 
 _INBOX_SIZE = 1000
+
+AgentFactory = Callable[[Task, Config], Agent]
 
 
 @dataclass
@@ -37,79 +39,89 @@ class Running:
     delivered: set[str] = field(default_factory=set)  # ids of the messages it was given
 
 
-def spawn(d: Daemon, task_id: str, attempt: int, intent_key: str | None) -> None:
-    if task_id in d.running or d._tg is None:
-        return
-    plan = d.plan
-    task = plan.task(task_id) if plan else None
-    if plan is None or task is None:
-        return
-    brief = brief_for(plan, task, attempt, d.parent / task.worktree)
-    send, receive = anyio.create_memory_object_stream[Message](_INBOX_SIZE)
-    running = Running(task_id, attempt, brief, anyio.CancelScope(), send, receive)
-    d.running[task_id] = running
-    d._tg.start_soon(_run_agent, d, running, task, intent_key)
+class AgentPool:
+    """The agents of a run. ``started`` is awaited once an agent's worktree is ready (the
+    router gives it what was held for it); ``events`` receives what its run ends with."""
 
+    def __init__(
+        self,
+        services: Services,
+        make_agent: AgentFactory,
+        tg: TaskGroup,
+        *,
+        started: Callable[[Running], Awaitable[None]],
+        events: Callable[[AgentEvent], Awaitable[None]],
+        ended: Callable[[], None],
+    ) -> None:
+        self._s = services
+        self._make_agent = make_agent
+        self._tg = tg
+        self._started = started
+        self._events = events
+        self._ended = ended
+        self.running: dict[str, Running] = {}
 
-async def _run_agent(d: Daemon, running: Running, task: Task, intent_key: str | None) -> None:
-    task_id = running.task_id
-    with structlog.contextvars.bound_contextvars(task_id=task_id, agent_id=running.brief.agent_id):
-        try:
-            with running.scope:
-                try:
-                    result = await d.worktrees.ensure(task.worktree, task.branch)
-                except WorktreeError as exc:
-                    log.error("worktree_failed", reason=str(exc))
-                    await d.write_plan(
-                        [pw.status(task_id, FAILED, pw.ACTIVE), pw.log_notes(task_id, str(exc))]
+    def spawn(self, task_id: str, attempt: int, intent_key: str | None) -> None:
+        """Start the task's agent unless it runs; ``intent_key`` is marked done once its
+        worktree is ready."""
+        plan = self._s.plan()
+        task = plan.task(task_id) if plan else None
+        if task_id in self.running or plan is None or task is None:
+            return
+        brief = brief_for(plan, task, attempt, self._s.parent / task.worktree)
+        send, receive = anyio.create_memory_object_stream[Message](_INBOX_SIZE)
+        running = Running(task_id, attempt, brief, anyio.CancelScope(), send, receive)
+        self.running[task_id] = running
+        self._tg.start_soon(self._run, running, task, intent_key)
+
+    def stop(self, task_id: str) -> bool:
+        running = self.running.get(task_id)
+        if running is not None:
+            running.scope.cancel()
+        return running is not None
+
+    async def _run(self, running: Running, task: Task, intent_key: str | None) -> None:
+        s, task_id = self._s, running.task_id
+        with structlog.contextvars.bound_contextvars(
+            task_id=task_id, agent_id=running.brief.agent_id
+        ):
+            try:
+                with running.scope:
+                    try:
+                        result = await s.worktrees.ensure(task.worktree, task.branch)
+                    except WorktreeError as exc:
+                        log.error("worktree_failed", reason=str(exc))
+                        await self._events(WorktreeFailed(task_id, str(exc)))
+                        return
+                    if result.created:
+                        row = {"attempt": running.attempt, "path": str(result.path)}
+                        await s.journal.events([("worktree_created", task_id, row)])
+                    if intent_key is not None:
+                        await s.journal.done(intent_key)
+                    path = str(result.path)
+                    s.report("worktree_ready", level="debug", task_id=task_id, path=path)
+                    await self._started(running)
+                    agent = self._make_agent(task, s.config())
+                    log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
+                    await agent.run(
+                        Context(s, running.brief, running.inbox, self._verdict(running))
                     )
-                    return
-                d.report("worktree_ready", task_id=task_id, path=str(result.path))
-                if result.created:
-                    assert d.journal is not None
-                    await anyio.to_thread.run_sync(
-                        lambda: d.journal.event(  # type: ignore[union-attr]
-                            "worktree_created",
-                            task_id,
-                            attempt=running.attempt,
-                            path=str(result.path),
-                        )
-                    )
-                    log.info("worktree_created", path=str(result.path), branch=result.branch)
-                if intent_key is not None:
-                    await d._done_later(intent_key)()
-                await d.router.on_agent_started(running)
-                agent = d.agent_factory(task, d.config)
-                log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
-                await agent.run(Context(d, running))
-                if running.verdict is None:
-                    await _ended_without_verdict(d, task_id)
-        except Exception as exc:
-            log.exception("agent_crashed", error=str(exc))
-            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
-                await d.write_plan(
-                    [
-                        pw.status(task_id, FAILED, pw.ACTIVE),
-                        pw.log_notes(task_id, f"agent crashed: {exc}"),
-                    ]
-                )
-        finally:
-            d.running.pop(task_id, None)
-            running.deliver.close()
-            running.inbox.close()
-            d.wake()
+                    if running.verdict is None:
+                        await self._events(EndedWithoutVerdict(task_id))
+            except Exception as exc:
+                log.exception("agent_crashed", error=str(exc))
+                with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                    await self._events(Crashed(task_id, str(exc)))
+            finally:
+                self.running.pop(task_id, None)
+                running.deliver.close()
+                running.inbox.close()
+                self._ended()
 
+    def _verdict(self, running: Running) -> Callable[[AgentEvent, str | None], Awaitable[None]]:
+        async def submit(event: AgentEvent, verdict: str | None) -> None:
+            if verdict is not None:
+                running.verdict = verdict
+            await self._events(event)
 
-async def _ended_without_verdict(d: Daemon, task_id: str) -> None:
-    try:
-        text, _ = await anyio.to_thread.run_sync(d.store.read, d.config.plan_path)
-    except FileNotReady:
-        return
-    task = parse_plan(text).task(task_id)
-    if task is not None and task.status == IN_PROGRESS:
-        await d.write_plan(
-            [
-                pw.status(task_id, FAILED, (IN_PROGRESS,)),
-                pw.log_notes(task_id, "agent ended without completing the task"),
-            ]
-        )
+        return submit

@@ -4,30 +4,35 @@ Each edit is a pure function ``(text, plan) -> text``. Spans move when a cell gr
 edit needs a parse of the text it applies to — unless everything edited since the last parse
 lies *below* it in the file. Edits that say where they touch (``where``) are therefore applied
 bottom-up, and the batch re-parses only when an edit overlaps what was already changed. A
-batch refuses to write into a plan that does not check out: SPEC sec. 2 says Baton writes
-nothing into an invalid plan. An edit whose target a person changed
+batch refuses to write into a plan that does not check out: Baton writes nothing into an
+invalid plan (docs/user-guide.md). An edit whose target a person changed
 (``EditConflictError`` on fresh text) is skipped, not retried: the person's value wins, and
 the caller sees ``applied`` False.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from protocol import (
-    BLOCKED,
     IN_PROGRESS,
     NOT_STARTED,
+    ChecklistItem,
     EditConflictError,
     Plan,
+    add_blocker_entry,
+    append_blocker_line,
     check_plan,
     parse_plan,
     set_cell,
+    set_checkbox,
     set_header_field,
     set_log_cells,
     set_revision,
 )
+from protocol.blockers import entry_key
+from protocol.retro import set_metrics
 
 
 class PlanNotWritable(Exception):
@@ -246,4 +251,47 @@ def header_status(value: str) -> PlanEdit:
     )
 
 
-ACTIVE = (IN_PROGRESS, BLOCKED)
+def blocker(task_id: str, agent_id: str, timestamp: str, fields: Mapping[str, str]) -> PlanEdit:
+    """A new entry under Notes and Blockers."""
+
+    def fn(text: str, plan: Plan) -> str:
+        return add_blocker_entry(
+            text, plan, task_id=task_id, agent_id=agent_id, timestamp=timestamp, fields=fields
+        )
+
+    return PlanEdit(fn, f"blocker {task_id}")
+
+
+def triage_lines(key: str, lines: Sequence[str]) -> PlanEdit:
+    """Append ``lines`` to the blocker entry ``key`` while it has no Triage nor Resolution."""
+
+    def fn(text: str, plan: Plan) -> str:
+        current = next((b for b in plan.blockers if entry_key(b) == key), None)
+        if current is None or current.triage is not None or current.resolution is not None:
+            raise EditConflictError(f"blocker {key} changed")
+        return append_blocker_line(text, current, *lines)
+
+    return PlanEdit(fn, f"triage {key}")
+
+
+def tick(item: ChecklistItem) -> PlanEdit:
+    """Tick a checklist item, found again by its section and words."""
+
+    def fn(text: str, plan: Plan) -> str:
+        current = next(
+            (c for c in plan.checklists if c.text == item.text and c.section == item.section), None
+        )
+        if current is None:
+            raise EditConflictError(f"checklist item {item.text!r} is gone")
+        return set_checkbox(text, current, True)
+
+    return PlanEdit(fn, f"tick {item.text}")
+
+
+def metrics(values: Mapping[str, tuple[str, str]]) -> PlanEdit:
+    """Fill the Retrospective's Metrics cells that are still empty."""
+
+    def fn(text: str, plan: Plan) -> str:
+        return set_metrics(text, plan, dict(values))
+
+    return PlanEdit(fn, "retrospective metrics")

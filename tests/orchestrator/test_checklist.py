@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.decisions.checklist import Probes
+from orchestrator.adapters.probes import Probes
 from protocol import parse_plan
 from tests.orchestrator.conftest import Recorder, git, make_config, running_daemon
 

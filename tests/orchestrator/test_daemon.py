@@ -10,7 +10,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from orchestrator.adapters.systemd_notify import SdNotifier
+from orchestrator.adapters.systemd_notify import SystemdNotifier
 from orchestrator.daemon import Daemon
 from protocol import check_plan, parse_plan, set_cell
 from tests.orchestrator.conftest import (
@@ -139,7 +139,7 @@ async def test_sd_notify_datagrams(plan_repo: Path, tmp_path: Path) -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(path))
     sock.setblocking(False)
-    notifier = SdNotifier({"NOTIFY_SOCKET": str(path)})
+    notifier = SystemdNotifier({"NOTIFY_SOCKET": str(path)})
     rec = Recorder()
     async with running_daemon(make_config(plan_repo, agents="manual"), rec, notifier=notifier):
         await rec.wait_for(lambda: rec.seen("task_started", task_id="T1"))

@@ -285,7 +285,7 @@ def test_log_reader_reads_only_what_is_new_even_after_status_edits(tmp_path: Pat
     """The reader resumes after the last block, through STATUS edits before it and a stale
     save that undid one; each message comes out once."""
     from orchestrator.adapters.filestore import FileStore
-    from orchestrator.routing.router import MessageLog
+    from orchestrator.routing.message_log import MessageLog
     from protocol import set_message_status
 
     path = tmp_path / MESSAGES
