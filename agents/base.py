@@ -1,4 +1,4 @@
-"""The agent interface: one coroutine per running task, with an inbox (SPEC sec. 6).
+"""The agent interface: one coroutine per running task, with an inbox (docs/contract.md sec. 6).
 
 Agents see the daemon only through :class:`AgentContext`, which the daemon implements: every
 status, message and blocker goes through it into the files, so the markdown stays the truth

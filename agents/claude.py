@@ -1,4 +1,5 @@
-"""The ``claude`` backend: a Messages API tool-use loop per task, in its worktree (SPEC sec. 6).
+"""The ``claude`` backend: a Messages API tool-use loop per task, in its worktree
+(docs/contract.md sec. 6).
 
 - The system prompt (role, task, skills) is the stable prefix and is marked for prompt
   caching; handoffs and directives arrive as user turns, also mid-run.

@@ -1,4 +1,4 @@
-"""The ``command`` backend: a configured command line does the task (SPEC sec. 6).
+"""The ``command`` backend: a configured command line does the task (docs/contract.md sec. 6).
 
 The command (a coding-agent CLI, a script) runs in the task's worktree with the brief on
 stdin and the task's identity in its environment. Exit status 0 completes the task, with

@@ -1,4 +1,4 @@
-"""The ``scripted`` backend: a small declarative script per task (SPEC sec. 6).
+"""The ``scripted`` backend: a small declarative script per task (docs/contract.md sec. 6).
 
 It drives ``baton demo`` and the tests, and lets a user rehearse a plan's waves and timing
 with no API spend. Steps (one key each, from ``baton.toml``'s ``[scripts]``)::

@@ -1,5 +1,5 @@
 """Skills: ``skills/<name>/SKILL.md`` under the plan directory, with front matter
-``name``, ``description`` and ``version`` (SPEC sec. 6).
+``name``, ``description`` and ``version`` (docs/contract.md sec. 6).
 
 A task's skills load in the order the task lists them. A missing skill, a file without the
 front matter, or a version other than the plan's pin stops the task before it starts.

@@ -1,4 +1,4 @@
-"""The tools a model agent may call (SPEC sec. 6), with their JSON schemas.
+"""The tools a model agent may call (docs/contract.md sec. 6), with their JSON schemas.
 
 File tools resolve the path (symlinks followed) and refuse anything outside the worktree or
 inside ``.git``; ``run_command`` runs in the worktree with a time limit, an output cap and a

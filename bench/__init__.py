@@ -1,1 +1,1 @@
-"""Benchmarks for SPEC sec. 10's targets; run with `make bench`."""
+"""Benchmarks for docs/contract.md sec. 10's targets; run with `make bench`."""

@@ -1,8 +1,9 @@
-"""Daemon targets (SPEC sec. 10): status edit on disk → downstream In Progress on disk, and
+"""Daemon targets (docs/contract.md sec. 10): status edit on disk → downstream In Progress on disk,
+and
 the daemon's memory with 50 scripted agents running.
 
 Latency uses a chain plan (each task depends on the one before), the manual backend and a
-stand-in for git worktrees, since SPEC excludes worktree creation from this target. Each
+stand-in for git worktrees, since docs/contract.md excludes worktree creation from this target. Each
 flip saves the file by rename, as an editor does, and the clock stops when the next task's
 Status cell reads In Progress.
 """

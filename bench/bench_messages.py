@@ -1,6 +1,6 @@
 """Incremental parse cost of one new message, on a short and on a very long message log.
 
-SPEC sec. 10: a long log must cost no more per new message than a short one, because the
+docs/contract.md sec. 10: a long log must cost no more per new message than a short one, because the
 daemon parses only what was appended (from the previous batch's ``end``).
 """
 

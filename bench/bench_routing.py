@@ -1,4 +1,4 @@
-"""Message routing target (SPEC sec. 10): a message appended to the log → in a running
+"""Message routing target (docs/contract.md sec. 10): a message appended to the log → in a running
 agent's inbox, p50/p99, with a 10-message and a 100,000-message log.
 
 The daemon runs the template plan with manual agents (T1 running) and a stand-in for git

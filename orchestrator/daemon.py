@@ -12,6 +12,7 @@ from it (docs/architecture.md) and runs their loops in one task group.
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 
 import anyio
 import structlog
@@ -39,7 +40,7 @@ from orchestrator.runtime.plan_writer import RETRY_SECONDS, PlanWriter
 from orchestrator.runtime.reconciler import Reconciler
 from orchestrator.runtime.reporter import Progress, Reporter
 from orchestrator.runtime.services import Services
-from protocol import Plan
+from protocol import Message, Plan
 
 log = structlog.get_logger()
 
@@ -100,8 +101,8 @@ class _Run:
     async def _agent_event(self, event: AgentEvent) -> None:
         await self.executor.apply(on_agent_event(event))
 
-    async def _inbox(self, messages: object) -> set[str]:
-        return await self.inbox.handle(messages)  # type: ignore[arg-type]
+    async def _inbox(self, messages: Sequence[Message]) -> set[str]:
+        return await self.inbox.handle(messages)
 
     async def _handoff(self, task_id: str, attempt: int) -> None:
         await self.inbox.handoff(task_id, attempt)

@@ -1,4 +1,4 @@
-"""The whole-plan check (SPEC sec. 2): every reason Baton cannot act on a plan, at once.
+"""The whole-plan check (docs/contract.md sec. 2): every reason Baton cannot act on a plan, at once.
 
 Each error names the line of the row at fault, so ``MULTI_AGENT_PLAN.md:88: duplicate task
 id T2 (first at line 87)`` takes a person straight to it.

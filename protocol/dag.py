@@ -1,4 +1,5 @@
-"""The plan's dependency graph: estimates, ready set, waves, critical path (SPEC sec. 3).
+"""The plan's dependency graph: estimates, ready set, waves, critical path
+(docs/contract.md sec. 3).
 
 A task with no dependencies of its own also waits for every task of an earlier parallel
 group (A < B < C …): its *effective* dependencies. Everything here is iterative, so a

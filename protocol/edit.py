@@ -128,7 +128,8 @@ def add_blocker_entry(
     timestamp: str,
     fields: Mapping[str, str],
 ) -> str:
-    """Add a blocker entry (template sec. 6 format) at the end of Notes and Blockers."""
+    """Add a blocker entry (the template's Blocker Reporting Format) at the end of Notes and
+    Blockers."""
     if plan.notes_end is None:
         raise EditConflictError("the plan has no Notes and Blockers section", file=plan.file)
     at = plan.notes_end

@@ -1,4 +1,4 @@
-"""Read, check and edit ``INTER_AGENT_MESSAGES.md`` (SPEC sec. 4).
+"""Read, check and edit ``INTER_AGENT_MESSAGES.md`` (docs/contract.md sec. 4).
 
 A message is a block between two lines of exactly ``---`` that opens with ``KEY: value``
 header lines; markdown after the headers is its body. Everything outside blocks is prose and

@@ -1,4 +1,4 @@
-"""Read ``MULTI_AGENT_PLAN.md`` into frozen values (SPEC sec. 2).
+"""Read ``MULTI_AGENT_PLAN.md`` into frozen values (docs/contract.md sec. 2).
 
 Reading is lenient: placeholders such as ``[YYYY-MM-DD HH:MM]`` and the template's examples
 parse, and anything that cannot be read becomes an entry of ``Plan.problems`` with its line

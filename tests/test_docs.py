@@ -1,9 +1,11 @@
 """The docs cannot drift: every ``baton …`` command line in README.md and docs/ must parse
 with the real command-line parser (its subcommand and every flag exist, values are valid),
-and every config key the user guide's table names is one ``baton.toml`` accepts."""
+every config key the user guide's table names is one ``baton.toml`` accepts, and every
+``path.py:name`` they mention is a file defining that name."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from pathlib import Path
@@ -83,3 +85,48 @@ def test_configuration_table_names_only_real_keys() -> None:
                     keys.add(m.group(1))
     unknown = {k for k in keys if k not in _TOP_KEYS and not k.startswith("scripts")}
     assert not unknown, f"the user guide documents keys baton.toml does not accept: {unknown}"
+
+
+_REFERENCE = re.compile(r"`?((?:[\w.-]+/)*[\w-]+\.py):([A-Za-z_][\w.]*)")
+
+
+def code_references() -> list[tuple[str, str, str]]:
+    found = []
+    for doc in DOCS:
+        for n, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{doc.relative_to(ROOT)}:{n}"
+            found.extend((where, m.group(1), m.group(2)) for m in _REFERENCE.finditer(line))
+    return found
+
+
+def _defined(path: Path, dotted: str) -> bool:
+    """Whether ``dotted`` (``name`` or ``Class.method``) is defined in ``path``."""
+    scope: list[ast.stmt] = ast.parse(path.read_text(encoding="utf-8")).body
+    for part in dotted.split("."):
+        found = None
+        for node in scope:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                if node.name == part:
+                    found = node
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+                if part in names:
+                    found = node
+        if found is None:
+            return False
+        scope = found.body if isinstance(found, ast.ClassDef) else []
+    return True
+
+
+@pytest.mark.parametrize(("where", "path", "name"), code_references(), ids=lambda v: str(v)[:60])
+def test_documented_code_exists(where: str, path: str, name: str) -> None:
+    """Every ``path.py:name`` the docs mention is a file of the repository defining it."""
+    target = ROOT / path
+    assert target.is_file(), f"{where}: {path} does not exist"
+    assert _defined(target, name), f"{where}: {path} defines no {name}"
+
+
+def test_docs_reference_code() -> None:
+    """The architecture page points into the code (so the check above has work to do)."""
+    assert sum(w.startswith("docs/architecture.md") for w, _, _ in code_references()) >= 5

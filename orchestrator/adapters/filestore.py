@@ -1,4 +1,4 @@
-"""Writes that never lose a person's edit (SPEC sec. 10, "zero lost edits").
+"""Writes that never lose a person's edit (docs/contract.md sec. 10, "zero lost edits").
 
 Every write is: read → pure edit → write a temp file beside the target (mode and owner
 kept, fsynced) → swap it in → fsync the directory. On Linux the swap is

@@ -1,4 +1,4 @@
-"""Structured logs (SPEC sec. 8): one JSON object per line on stdout, or a console view.
+"""Structured logs (docs/contract.md sec. 8): one JSON object per line on stdout, or a console view.
 
 ``configure`` is called once, at the entry point. Every line passes through ``redact``,
 so an API key, a bearer token or an ``Authorization`` header never reaches the journal or

@@ -1,4 +1,4 @@
-"""One git worktree per task, under the worktree parent (SPEC secs. 2, 3 and 9).
+"""One git worktree per task, under the worktree parent (docs/contract.md secs. 2, 3 and 9).
 
 `Worktrees.ensure` is idempotent so that a restart, or a retry after a crash halfway
 through, lands on the same worktree and branch: it reuses what is there, finishes what was

@@ -1,5 +1,6 @@
-"""The ``baton`` command line and what only it uses: the status views, ``baton init``'s
-scaffold, the systemd units and the demo."""
+"""The ``baton`` command line (``main`` parses, ``commands`` does) and what only it uses:
+the status views (``status_view``, ``live_view``, ``inputs``), ``baton init``'s
+``scaffold``, the systemd ``units`` and the ``demo``."""
 
 from orchestrator.cli.main import build_parser, main
 

@@ -1,4 +1,4 @@
-"""The ``baton`` command line (SPEC sec. 7).
+"""The ``baton`` command line (docs/contract.md sec. 7).
 
 Exit codes: 0 success, 1 the plan (or another input) is invalid or missing, 2 usage.
 Errors are one line each, ``file:line: reason``, on stderr.
@@ -7,25 +7,14 @@ Errors are one line each, ``file:line: reason``, on stderr.
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import signal
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
-import anyio
-import structlog
-
-from orchestrator.adapters import logs
-from orchestrator.cli import status_view as _views
-from orchestrator.cli.inputs import InputError, load_inputs
-from orchestrator.config import BACKENDS, ConfigError, api_key, load_config
+from orchestrator.cli.commands import COMMANDS, EXIT_USAGE
+from orchestrator.config import BACKENDS
 from protocol import MESSAGE_TYPES
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def _version() -> str:
@@ -203,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument(
         "--print", action="store_true", help="print the unit instead of installing it"
     )
+    for name, command in COMMANDS.items():
+        sub.choices[name].set_defaults(func=command)
     return parser
 
 
@@ -212,246 +203,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    if args.command == "run":
-        return _run(args)
-    if args.command == "demo":
-        from orchestrator.cli.demo import run_demo
-
-        # The demo prints its own progress lines; the log shows only what went wrong.
-        logs.configure("console", stream=sys.stderr, level=logging.WARNING)
-        return anyio.run(run_demo, args.path)
-    if args.command == "service":
-        from orchestrator.cli import units as service
-
-        kind: service.Kind = "user" if args.user else "system"
-        try:
-            if args.print:
-                print(service.plan_unit(kind, args.dir).text, end="")
-                return EXIT_OK
-            path = service.install(
-                kind, args.dir, unit_dir=args.unit_dir, enable=not args.no_enable
-            )
-        except (ConfigError, service.ServiceError) as exc:
-            print(f"baton: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-        print(f"wrote {path}" if args.no_enable else f"wrote {path}, enabled and started it")
-        return EXIT_OK
-    if args.command == "send":
-        return _send(args)
-    if args.command == "init":
-        return _init(args.dir)
-    if args.command == "status" and args.watch and not sys.stdout.isatty():
-        print("baton: status --watch needs a terminal (use --json for scripts)", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        inputs = load_inputs(args.dir)
-    except InputError as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    for error in inputs.errors:
-        print(error, file=sys.stderr)
-    if args.command == "validate":
-        if inputs.errors:
-            print(f"baton: {len(inputs.errors)} error(s)", file=sys.stderr)
-            return EXIT_INVALID
-        print(_views.summary(inputs))
-        return EXIT_OK
-    if inputs.plan_errors:
-        return EXIT_INVALID
-    if args.command == "graph" and args.write:
-        return _write_graph(inputs.plan_path)
-    if args.command == "graph":
-        text = (
-            _views.mermaid(inputs.plan) if args.format == "mermaid" else _views.graph(inputs.plan)
-        )
-        print(text)
-        return EXIT_OK
-    if args.command == "status":
-        if args.watch:
-            from orchestrator.cli import live_view as _watch
-
-            # A warning from the file watcher goes to stderr, not into the drawn screen.
-            logs.configure("console", stream=sys.stderr, level=logging.WARNING)
-            return _watch.run(args.dir, sys.stdout, timers=lambda: _triage_timers(args.dir))
-        timers = _triage_timers(args.dir)
-        if args.json:
-            print(json.dumps(_views.status_data(inputs, **timers), indent=2))
-        else:
-            print(_views.status_text(inputs, **timers))
-        return EXIT_OK
-    parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse checks
-    return EXIT_USAGE  # pragma: no cover
-
-
-def _triage_timers(plan_dir: Path) -> dict[str, Any]:
-    """The SLA setting, when the daemon first saw each blocker, and what each task's model
-    calls cost (the journal, opened read-only)."""
-    import sqlite3
-
-    try:
-        config = load_config(plan_dir)
-    except ConfigError:
-        return {}
-    out: dict[str, Any] = {"sla_minutes": config.triage_sla_minutes}
-    path = config.state_dir / "journal.sqlite3"
-    if path.exists():
-        try:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            try:
-                rows = db.execute("SELECT key, value FROM marks WHERE key LIKE 'blocker_seen:%'")
-                out["seen"] = dict(rows.fetchall())
-                costs = db.execute("SELECT task_id, SUM(usd) FROM costs GROUP BY task_id")
-                out["costs"] = {str(t): float(u) for t, u in costs.fetchall()}
-            finally:
-                db.close()
-        except sqlite3.Error:
-            pass  # an older journal, or one being created: no timers to show
-    return out
-
-
-def _send(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from orchestrator.adapters.filestore import FileStore
-    from orchestrator.routing.message_log import append_to_log
-    from protocol import render_message
-
-    try:
-        config = load_config(args.dir)
-        block = render_message(
-            sender=args.sender,
-            to=args.to,
-            type=args.type,
-            timestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            task=args.task,
-            priority=args.priority,
-            deadline=args.deadline,
-            text=args.text,
-        )
-    except (ConfigError, ValueError) as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    try:
-        anyio.run(append_to_log, FileStore(), config.messages_path, block)
-    except OSError as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    print(f"sent {args.type} from {args.sender} to {args.to}")
-    return EXIT_OK
-
-
-def _init(directory: Path) -> int:
-    from datetime import datetime
-
-    from orchestrator.cli.scaffold import FilesExist, init_plan_dir
-
-    try:
-        written = init_plan_dir(directory, datetime.now())
-    except FilesExist as exc:
-        for path in exc.paths:
-            print(f"baton: {path} exists; not overwriting", file=sys.stderr)
-        return EXIT_INVALID
-    except OSError as exc:
-        print(f"baton: {directory}: cannot write ({exc.strerror})", file=sys.stderr)
-        return EXIT_INVALID
-    for path in written:
-        print(f"wrote {path}")
-    return EXIT_OK
-
-
-def _write_graph(plan_path: Path) -> int:
-    from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
-    from protocol import PlanInvalid, check_plan, parse_plan, set_mermaid_block
-
-    changed = False
-
-    def edit(text: str) -> str:
-        nonlocal changed
-        # Drawn from the text being edited, so the chart matches the plan it lands in.
-        plan = parse_plan(text, file=str(plan_path))
-        errors = check_plan(plan)
-        if errors:
-            raise PlanInvalid(errors)
-        new = set_mermaid_block(text, plan, "Dependency Graph", _views.mermaid(plan))
-        changed = new != text
-        return new
-
-    try:
-        anyio.run(FileStore().update, plan_path, edit)
-    except PlanInvalid as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
-    except (FileNotReady, StoreConflict, OSError) as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    print(
-        f"wrote the dependency graph into {plan_path}"
-        if changed
-        else f"{plan_path}: the dependency graph is up to date"
-    )
-    return EXIT_OK
-
-
-def _run(args: argparse.Namespace) -> int:
-    logs.configure(args.log_format)
-    try:
-        config = load_config(args.dir, args.config, agents_override=args.agents)
-    except ConfigError as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    backends = {
-        config.default_backend,
-        *config.role_backends.values(),
-        *config.task_backends.values(),
-    }
-    if "claude" in backends and not api_key():
-        print(
-            "baton: the claude backend needs ANTHROPIC_API_KEY in the environment "
-            "(or use --agents manual, scripted or command)",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
-    if "command" in backends and not config.command:
-        print(
-            f"baton: the command backend needs command = [...] in {config.source or 'baton.toml'}",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
-    if not (args.dir / ".git").exists():
-        print(
-            f"baton: {args.dir.resolve()}: not a git repository (tasks run in worktrees)",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
-    if not config.plan_path.exists():
-        print(f"baton: {config.plan_path}: no plan here (baton init writes one)", file=sys.stderr)
-        return EXIT_INVALID
-    from orchestrator.daemon import Daemon
-
-    daemon = Daemon(config, force=args.force)
-
-    async def serve() -> int:
-        async with anyio.create_task_group() as tg:
-
-            async def signals() -> None:
-                with anyio.open_signal_receiver(
-                    signal.SIGTERM, signal.SIGINT, signal.SIGHUP
-                ) as received:
-                    async for signum in received:
-                        if signum == signal.SIGHUP:
-                            try:
-                                daemon.reload(
-                                    load_config(args.dir, args.config, agents_override=args.agents)
-                                )
-                            except ConfigError as exc:
-                                structlog.get_logger().error("config_invalid", reason=str(exc))
-                            continue
-                        daemon.stop(0)
-                        return
-
-            tg.start_soon(signals)
-            code = await daemon.run()
-            tg.cancel_scope.cancel()
-        return code
-
-    return anyio.run(serve)
+    code: int = args.func(args)
+    return code

@@ -1,4 +1,4 @@
-"""``baton init``: a new plan directory from the packaged template (SPEC sec. 1 and 7).
+"""``baton init``: a new plan directory from the packaged template (docs/contract.md sec. 1 and 7).
 
 It writes the plan (the template with today's date, status Planning, and its example tasks
 and log rows cleared), an empty message log and a ``baton.toml`` that lists every key with
@@ -31,7 +31,7 @@ PLACEHOLDER_ROW = (
 # removing that one character turns it on; explanations are '# text'. Top-level keys come
 # before the first [table], as TOML requires once they are uncommented.
 CONFIG_TEXT = """\
-# baton.toml: how Baton runs the plan in this directory (SPEC sec. 9).
+# baton.toml: how Baton runs the plan in this directory (docs/contract.md sec. 9).
 #
 # Every key is optional; the file may be empty. Each setting below shows its default (or an
 # example, where the default is worked out at run time) and is commented out: remove the

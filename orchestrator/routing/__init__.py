@@ -1,1 +1,4 @@
-"""routing."""
+"""The message log: reading it incrementally and appending (``message_log``), delivering
+messages to running agents and the Orchestrator (``router``)."""
+
+__all__ = ["message_log", "router"]

@@ -1,4 +1,5 @@
-"""The ``command`` backend through the real daemon, on a real git repository (SPEC sec. 6)."""
+"""The ``command`` backend through the real daemon, on a real git repository
+(docs/contract.md sec. 6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Crash safety: SIGKILL at random moments; each restart finishes the run (SPEC sec. 10).
+"""Crash safety: SIGKILL at random moments; each restart finishes the run
+(docs/contract.md sec. 10).
 
 Each task's worktree is created once per attempt, no log row is duplicated and no task is
 started twice. ``make soak`` runs the same test with many more kills.

@@ -1,4 +1,4 @@
-"""The daemon end to end: real git repo, real files, the real watcher (SPEC sec. 3)."""
+"""The daemon end to end: real git repo, real files, the real watcher (docs/contract.md sec. 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Zero lost edits: a person's saves and the daemon's transitions all survive (SPEC sec. 10)."""
+"""Zero lost edits: a person's saves and the daemon's transitions all survive
+(docs/contract.md sec. 10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Messages and blockers end to end (SPEC sec. 4 and 5): real files, the real watcher, the
+"""Messages and blockers end to end (docs/contract.md sec. 4 and 5): real files, the real watcher,
+the
 daemon's own clock injected so SLA and deadline tests take milliseconds."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The scheduler's decisions (SPEC sec. 3), as a pure function of plan, state and limits."""
+"""The scheduler's decisions (docs/contract.md sec. 3), as a pure function of plan, state and
+limits."""
 
 from __future__ import annotations
 

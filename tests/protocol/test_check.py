@@ -1,4 +1,5 @@
-"""Whole-plan checks: each error kind, with its line, from a fixture file (SPEC sec. 2)."""
+"""Whole-plan checks: each error kind, with its line, from a fixture file
+(docs/contract.md sec. 2)."""
 
 from __future__ import annotations
 

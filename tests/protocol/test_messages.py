@@ -539,7 +539,7 @@ def test_message_id() -> None:
 
 
 def test_constants() -> None:
-    """The message types and statuses are the five and three of SPEC sec. 4."""
+    """The message types and statuses are the five and three of docs/contract.md sec. 4."""
     assert MESSAGE_TYPES == ("Handoff", "Blocker", "Question", "Update", "Directive")
     assert MESSAGE_STATUSES == ("Sent", "Acknowledged", "Resolved")
 
