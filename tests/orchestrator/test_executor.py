@@ -10,20 +10,38 @@ import sys
 from pathlib import Path
 from typing import get_args
 
+import anyio
+
+from agents import ManualAgent
+from orchestrator.adapters.clock import ManualClock
+from orchestrator.adapters.filestore import FileStore
+from orchestrator.adapters.journal import AsyncJournal
+from orchestrator.adapters.notify_hook import NotifyHook
+from orchestrator.adapters.worktrees import Worktrees
 from orchestrator.decisions import actions
 from orchestrator.decisions.actions import (
     AdoptTask,
     FinishTask,
+    Once,
+    Report,
     ResetTask,
+    SetTaskStatus,
     StartTask,
+    SyncLogStatus,
     from_journal,
     kind_of,
     to_payload,
 )
-from protocol import parse_plan
-from tests.orchestrator.conftest import Recorder, make_config, running_daemon
-from tests.orchestrator.test_routing import append, start_t1, watching
+from orchestrator.runtime.agent_pool import AgentPool
+from orchestrator.runtime.executor import Executor
+from orchestrator.runtime.plan_writer import PlanWriter
+from orchestrator.runtime.reporter import Reporter
+from orchestrator.runtime.services import Services
+from protocol import Plan, parse_plan
+from tests.orchestrator.conftest import Recorder, make_config, running_daemon, watching
+from tests.orchestrator.test_routing import append, start_t1
 
+PLAN = "MULTI_AGENT_PLAN.md"
 EXECUTOR = Path(actions.__file__).parent.parent / "runtime" / "executor.py"
 
 
@@ -139,3 +157,65 @@ async def test_a_reload_runs_the_new_notify_command(plan_repo: Path) -> None:
         )
         await rec.wait_for(lambda: new.exists() and new.read_text(encoding="utf-8") == summary)
     assert not old.exists()
+
+
+async def test_the_executor_runs_alone_on_real_parts(plan_repo: Path) -> None:
+    """Built from services (no daemon): a Once runs its actions only the first time, every
+    edit of a decision lands in one write, and a report reaches the observer after it."""
+    config = make_config(plan_repo, agents="manual")
+    rec = Recorder()
+    journal = await AsyncJournal.open(config.state_dir / "journal.sqlite3")
+    store = FileStore()
+    parent = plan_repo.parent / "worktrees"
+    current: list[Plan] = [parse_plan((plan_repo / PLAN).read_text(encoding="utf-8"))]
+    writer = PlanWriter(store, lambda: config, lambda: current[0], parent, lambda: None)
+    writer.valid.set()
+    services = Services(
+        config=lambda: config,
+        plan=lambda: current[0],
+        clock=ManualClock(),
+        store=store,
+        journal=journal,
+        writer=writer,
+        report=Reporter(rec),
+        worktrees=Worktrees(plan_repo, parent),
+        parent=parent,
+    )
+    async with anyio.create_task_group() as tg:
+        agents = AgentPool(
+            services,
+            lambda task, cfg: ManualAgent(),
+            tg,
+            started=_nothing,
+            events=_nothing,
+            ended=lambda: None,
+        )
+        hook = NotifyHook(lambda: (), tg)
+        executor = Executor(services, agents, hook, handoff=_nothing2, background=tg.start_soon)
+        once = Once(
+            "test:once",
+            (
+                SetTaskStatus("T1", "In Progress", ("Not Started",)),
+                SyncLogStatus("T1", "In Progress"),
+                Report("marked", {"task_id": "T1"}),
+            ),
+        )
+        written = await executor.apply([once])
+        assert written is not None
+        assert await executor.apply([once]) is None  # recorded: nothing to do again
+        tg.cancel_scope.cancel()
+    await journal.close()
+    plan = parse_plan((plan_repo / PLAN).read_text(encoding="utf-8"))
+    task, row = plan.task("T1"), plan.log_row("T1")
+    assert task is not None
+    assert row is not None
+    assert (task.status, row.status) == ("In Progress", "In Progress")
+    assert [e for e, _ in rec.events] == ["marked"]
+
+
+async def _nothing(*_: object) -> None:
+    return None
+
+
+async def _nothing2(task_id: str, attempt: int) -> None:
+    return None
