@@ -59,9 +59,8 @@ log = structlog.get_logger()
 
 ORCHESTRATOR = "Orchestrator"  # the sender of the orchestrator's own messages
 Handoff = Callable[[str, int], Awaitable[None]]  # (completed task, attempt)
-Background = Callable[
-    [Callable[[], Coroutine[Any, Any, None]]], object
-]  # start it in the background
+# Starts a coroutine function in the run's task group.
+Background = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
 
 
 @dataclass
@@ -76,6 +75,10 @@ class _Batch:
 
 
 class Executor:
+    """Applies actions with the run's services; the agent pool starts and stops agents, the
+    notify hook tells people, ``handoff`` tells a completed task's downstream agents, in the
+    ``background``."""
+
     def __init__(
         self,
         services: Services,
