@@ -26,6 +26,9 @@ from orchestrator.config import BACKENDS, ConfigError, load_config
 from protocol import MESSAGE_TYPES
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+_REBUILD_HINT = (
+    "baton run --rebuild-journal moves it aside and rebuilds it from the plan and the message log"
+)
 
 
 def _version() -> str:
@@ -130,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format",
         choices=("json", "console"),
         help="json lines (the default when stdout is not a terminal) or console",
+    )
+    run.add_argument(
+        "--rebuild-journal",
+        action="store_true",
+        help="when the journal in .baton/ is broken or missing, move it aside and rebuild it "
+        "from the plan and the message log (nothing the log holds is sent again)",
     )
     run.add_argument(
         "--force",
@@ -426,9 +435,11 @@ def _run(args: argparse.Namespace) -> int:
     if not config.plan_path.exists():
         print(f"baton: {config.plan_path}: no plan here (baton init writes one)", file=sys.stderr)
         return EXIT_INVALID
+    from orchestrator._lock import AlreadyRunning
     from orchestrator.daemon import Daemon
+    from orchestrator.journal import JournalBroken
 
-    daemon = Daemon(config, force=args.force)
+    daemon = Daemon(config, force=args.force, rebuild_journal=args.rebuild_journal)
 
     async def serve() -> int:
         async with anyio.create_task_group() as tg:
@@ -450,7 +461,16 @@ def _run(args: argparse.Namespace) -> int:
                         return
 
             tg.start_soon(signals)
-            code = await daemon.run()
+            try:
+                code = await daemon.run()
+            except AlreadyRunning as exc:
+                # Caught inside the task group: one line, not an exception group.
+                print(f"baton: {exc}", file=sys.stderr)
+                code = EXIT_INVALID
+            except JournalBroken as exc:
+                hint = "" if args.rebuild_journal else f"; {_REBUILD_HINT}"
+                print(f"baton: {exc}{hint}", file=sys.stderr)
+                code = EXIT_INVALID
             tg.cancel_scope.cancel()
         return code
 

@@ -21,14 +21,15 @@ import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from agents import Agent
-from orchestrator import _agentrun, _retro, backends, checklist
+from orchestrator import _agentrun, _rebuild, _retro, backends, checklist
 from orchestrator import _planwrites as pw
 from orchestrator._agentrun import Running
 from orchestrator._ledger import Ledger, grouped, restore_edits
+from orchestrator._lock import AlreadyRunning, RunLock
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
 from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
-from orchestrator.journal import Journal
+from orchestrator.journal import JOURNAL_FILE, Journal
 from orchestrator.notify import Notifier
 from orchestrator.router import Router
 from orchestrator.scheduler import (
@@ -87,6 +88,7 @@ class Daemon:
         worktrees: Worktrees | None = None,
         probes: checklist.Probes | None = None,
         force: bool = False,
+        rebuild_journal: bool = False,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
@@ -98,6 +100,7 @@ class Daemon:
         self.exit_when_done = exit_when_done
         self.probes = probes or checklist.Probes()
         self.force = force  # start even when a checklist item fails
+        self.rebuild_journal = rebuild_journal  # a broken or missing journal is rebuilt
         self._checked = False  # the Pre-Execution Checklist passed (or was forced) this run
         self._unverifiable_named = False
         self.parent = config.worktree_parent or default_parent(config.plan_dir)
@@ -108,6 +111,7 @@ class Daemon:
             step_ms=config.debounce_ms,
             force_polling=force_polling,
         )
+        self.lock = RunLock(config.state_dir)
         self.journal: Journal | None = None
         self.plan: Plan | None = None
         self.running: dict[str, Running] = {}
@@ -148,9 +152,22 @@ class Daemon:
             gc.set_threshold(*previous_gc)
 
     async def _run(self, task_status: TaskStatus[None]) -> int:
-        self.journal = await anyio.to_thread.run_sync(
-            Journal, self.config.state_dir / "journal.sqlite3"
-        )
+        # Before anything is read or written: a second daemon on the same directory would
+        # start every task a second time.
+        await anyio.to_thread.run_sync(self.lock.acquire)
+        try:
+            return await self._run_locked(task_status)
+        finally:
+            self.lock.release()
+
+    async def _run_locked(self, task_status: TaskStatus[None]) -> int:
+        path = self.config.state_dir / JOURNAL_FILE
+        if self.rebuild_journal:
+            self.journal = await anyio.to_thread.run_sync(
+                _rebuild.open_or_rebuild, path, self.config, self.parent
+            )
+        else:
+            self.journal = await anyio.to_thread.run_sync(Journal, path)
         for leftover in await anyio.to_thread.run_sync(FileStore.cleanup, self.config.plan_dir):
             log.info("temp_file_removed", path=str(leftover))
         self._states = await anyio.to_thread.run_sync(self.journal.task_states)
@@ -209,8 +226,26 @@ class Daemon:
     async def _tick(self) -> None:
         while True:
             await anyio.sleep(self.config.reconcile_seconds)
+            await self._check_state_dir()
             self._decided = None  # the safety net re-reads even an unchanged digest
             self.wake()
+
+    async def _check_state_dir(self) -> None:
+        """The lock and the journal are files a person can delete under the daemon: say so
+        and put them back (the open database still holds every row)."""
+        if await anyio.to_thread.run_sync(self.lock.lost):
+            try:
+                await anyio.to_thread.run_sync(self.lock.retake)
+            except AlreadyRunning as exc:
+                log.error("lock_lost", file=str(self.lock.path), reason=str(exc))
+                self.stop(1)  # two daemons on one directory would start every task twice
+                return
+            log.warning("lock_missing", file=str(self.lock.path), action="taken again")
+        assert self.journal is not None
+        if await anyio.to_thread.run_sync(self.journal.restore_if_missing):
+            path = str(self.journal.path)
+            log.error("journal_missing", file=path, action="written back from the open database")
+            self.report("journal_missing", file=path)
 
     async def _loop(self) -> None:
         while True:

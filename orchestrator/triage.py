@@ -60,6 +60,19 @@ def _minute(timestamp: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else timestamp[:16].replace("T", " ")
 
 
+def resolution_text(entry: BlockerEntry) -> str:
+    """What an entry's Resolution line tells the blocked agent: its words, no timestamp."""
+    return re.sub(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d)?Z?\s*-\s*", "", entry.resolution or "")
+
+
+def deadline_notice(m: Message) -> str:
+    """The Update its sender gets when ``m`` passes its DEADLINE unresolved."""
+    return (
+        f"Your {m.type} of {m.timestamp} passed its deadline {m.deadline}"
+        " unresolved; a person has been asked to act."
+    )
+
+
 class Orchestrator:
     def __init__(self, daemon: Daemon, notifier: Notifier) -> None:
         self.daemon = daemon
@@ -263,9 +276,7 @@ class Orchestrator:
         task = plan.task(entry.task_id)
         if task is None:
             return
-        resolution = re.sub(
-            r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d)?Z?\s*-\s*", "", entry.resolution or ""
-        )
+        resolution = resolution_text(entry)
         await self.send(agent_id(plan, task), "Directive", resolution, task=task.id)
         await self.daemon.write_plan([pw.status(task.id, IN_PROGRESS, (BLOCKED,))])
         log.info("blocker_resolved", task_id=task.id, resolution=resolution)
@@ -337,10 +348,4 @@ class Orchestrator:
                 "deadline_passed", f"{m.type} from {m.sender} not resolved by {m.deadline}", m
             )
             if m.sender != ORCHESTRATOR:
-                await self.send(
-                    m.sender,
-                    "Update",
-                    f"Your {m.type} of {m.timestamp} passed its deadline {m.deadline}"
-                    " unresolved; a person has been asked to act.",
-                    task=m.task,
-                )
+                await self.send(m.sender, "Update", deadline_notice(m), task=m.task)
