@@ -115,7 +115,7 @@ class Context:
             text=text,
             body=body,
         )
-        await append_to_log(daemon.store, daemon.config.messages_path, block)
+        await append_to_log(daemon.store, daemon.config.messages_path, block, before_open=True)
         log.info("message_sent", to=to, type=type)
 
     async def report_blocker(self, blocker: Blocker) -> None:

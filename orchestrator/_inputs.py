@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from protocol import check_plan, parse_messages, parse_plan
+from protocol import (
+    UnterminatedBlockError,
+    check_plan,
+    open_block,
+    parse_messages,
+    parse_plan,
+)
 from protocol._errors import PLAN_FILE, ProtocolError
 from protocol._model import Plan
 from protocol.messages import MESSAGES_FILE, Message
@@ -55,6 +61,11 @@ def load_inputs(
     messages: tuple[Message, ...] = ()
     message_errors: tuple[ProtocolError, ...] = ()
     if messages_path.exists():
-        batch = parse_messages(read_text(messages_path), file=str(messages_path))
+        text = read_text(messages_path)
+        batch = parse_messages(text, file=str(messages_path))
         messages, message_errors = batch.messages, batch.errors
+        unclosed = open_block(text)  # at rest, a block left open is an error, not a save
+        if unclosed is not None:
+            error = UnterminatedBlockError(line=unclosed.line, file=str(messages_path))
+            message_errors = (*message_errors, error)
     return Inputs(plan, messages, plan_errors, message_errors, plan_path, messages_path)

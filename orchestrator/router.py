@@ -27,11 +27,13 @@ from protocol import (
     EditConflictError,
     Message,
     MessageError,
+    UnterminatedBlockError,
     append_message,
     parse_messages,
     set_message_status,
 )
-from protocol.messages import NEW_MESSAGES_FILE
+from protocol._text import Span
+from protocol.messages import NEW_MESSAGES_FILE, block_start_before
 
 if TYPE_CHECKING:
     from orchestrator._agentrun import Running
@@ -46,9 +48,16 @@ ALL, ORCHESTRATOR = "All", "Orchestrator"
 OrchestratorInbox = Callable[[Sequence[Message]], Awaitable[set[str]]]  # → ids Resolved
 
 
-async def append_to_log(store: FileStore, path: Path, block: str) -> None:
+async def append_to_log(
+    store: FileStore, path: Path, block: str, *, before_open: bool = False
+) -> None:
     """Append one rendered message to the log, creating the log when it is missing; an
-    editor mid-save is waited out, never taken for an empty log."""
+    editor mid-save is waited out, never taken for an empty log.
+
+    A log that ends in a block with no closing ``---`` raises UnterminatedBlockError, or
+    with ``before_open`` gets the message just before that block (the daemon's way: its
+    messages must not wait for a person to finish theirs).
+    """
 
     def ensure() -> None:
         if not path.exists() or path.stat().st_size == 0:
@@ -57,7 +66,9 @@ async def append_to_log(store: FileStore, path: Path, block: str) -> None:
     await anyio.to_thread.run_sync(ensure)
     while True:
         try:
-            await store.update(path, lambda current: append_message(current, block))
+            await store.update(
+                path, lambda current: append_message(current, block, before_open=before_open)
+            )
             return
         except (FileNotReady, StoreConflict) as exc:
             log.warning("message_delayed", file=path.name, reason=str(exc))
@@ -73,6 +84,7 @@ class MessageLog:
         self.end_line = 1
         self.anchor = ""
         self.byte_end = 0  # ``end`` in bytes of the file, for reading only its tail
+        self.unclosed: Span | None = None  # the block left open at the end of the last read
         self._reported: set[tuple[int, str]] = set()
 
     def read_file(
@@ -95,6 +107,7 @@ class MessageLog:
                 self.byte_end += len(consumed.encode("utf-8"))
                 self.end, self.end_line = batch.end, batch.end_line
                 self.anchor = (self.anchor + consumed)[-_ANCHOR:]
+                self.unclosed = batch.unclosed
                 return batch.messages, self._fresh(batch.errors)
         text, _ = read(path)
         result = self.read(text)
@@ -110,6 +123,7 @@ class MessageLog:
         batch = parse_messages(text[start:], offset=start, line=self.end_line, file=self.file)
         self.end, self.end_line = batch.end, batch.end_line
         self.anchor = text[max(0, self.end - _ANCHOR) : self.end]
+        self.unclosed = batch.unclosed
         return batch.messages, self._fresh(batch.errors)
 
     def _fresh(self, errors: Sequence[MessageError]) -> list[MessageError]:
@@ -140,11 +154,11 @@ class MessageLog:
             return at + n
         # Changed near the end (a STATUS edited, a stale save): re-read from the start of a
         # block a window back; messages read before are known by id and not routed again.
-        block = text.rfind("\n---\nFROM:", 0, max(0, min(len(text), self.end) - _WINDOW))
-        if block == -1:
+        block = block_start_before(text, min(len(text), self.end) - _WINDOW)
+        if block is None:
             return None  # a short log: read it all
-        self.end_line = text.count("\n", 0, block + 1) + 1
-        return block + 1
+        self.end_line = text.count("\n", 0, block) + 1
+        return block
 
 
 class Router:
@@ -154,6 +168,7 @@ class Router:
         self.log = MessageLog(daemon.config.messages_file)
         self.known: dict[str, Message] = {}  # every message seen this run, by id
         self._deliveries: list[tuple[str, str]] = []  # (task id, message id) to journal
+        self._open_said = False  # the log's open last block was reported (until it closes)
         self.deadlines: dict[str, Message] = {}  # not Resolved when last seen, with a DEADLINE
 
     async def poll(self) -> None:
@@ -165,6 +180,7 @@ class Router:
             return
         for error in errors:
             log.error("message_invalid", file=error.file, line=error.line, reason=error.reason)
+        self._say_open_block()
         new = [m for m in messages if m.id not in self.known]
         for m in messages:
             self.known[m.id] = m
@@ -199,6 +215,17 @@ class Router:
         statuses.update({i: "Resolved" for i in resolved})
         if statuses:
             await self.set_status([*to_ack, *for_orchestrator], statuses)
+
+    def _say_open_block(self) -> None:
+        """Warn once while the log ends in a block with no closing '---': it may be a
+        person still typing, or one who forgot, and nothing in it is delivered meanwhile."""
+        unclosed = self.log.unclosed
+        if unclosed is None or self._open_said:
+            self._open_said = unclosed is not None
+            return
+        self._open_said = True
+        error = UnterminatedBlockError(line=unclosed.line, file=self.log.file)
+        log.warning("message_unterminated", file=error.file, line=error.line, reason=error.reason)
 
     async def flush_deliveries(self) -> None:
         """Record the deliveries made since the last flush in the journal."""

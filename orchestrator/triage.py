@@ -174,7 +174,9 @@ class Orchestrator:
             text=text,
             body=body,
         )
-        await append_to_log(self.daemon.store, self.daemon.config.messages_path, block)
+        await append_to_log(
+            self.daemon.store, self.daemon.config.messages_path, block, before_open=True
+        )
         log.info("message_sent", sender=ORCHESTRATOR, to=to, type=type, task_id=task)
 
     # -- handoffs ----------------------------------------------------------------------------

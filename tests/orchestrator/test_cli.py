@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -205,3 +206,58 @@ def test_status_shows_sla_left_and_what_waits_for_a_person(
     assert any(e.startswith("blocker T1") for e in data["escalations"])
     assert main(["status", "--dir", str(plan_dir)]) == 0
     assert "min left" in capsys.readouterr().out
+
+
+OPEN_BLOCK = (
+    "---\nFROM: person\nTO: builder-jwt-001\nTYPE: Update\nTIMESTAMP: 2026-01-01T09:00:00Z\n"
+)
+
+
+def test_send_refuses_a_log_that_ends_in_an_open_block(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """send does not report success for a message that would land inside a person's open
+    block: it names the open block's line, exits 1 and leaves the log as it was."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    before = log.read_text(encoding="utf-8") + "\n" + OPEN_BLOCK
+    log.write_text(before, encoding="utf-8")
+    line = before.count("\n") - OPEN_BLOCK.count("\n") + 1
+    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update", "x"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        f"baton: {log}:{line}: message block has no closing '---': it is not delivered, "
+        "and nothing can be appended after it until it is closed\n"
+    )
+    assert log.read_text(encoding="utf-8") == before
+
+
+def test_validate_reports_an_open_block_with_its_line(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """validate reports a block with no closing '---' at its line and exits 1."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    text = log.read_text(encoding="utf-8") + "\n" + OPEN_BLOCK.rstrip("\n")
+    log.write_text(text, encoding="utf-8")
+    assert main(["validate", "--dir", str(plan_dir)]) == 1
+    line = text.count("\n") - OPEN_BLOCK.count("\n") + 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{log}:{line}: message block has no closing '---': it is not delivered, "
+        "and nothing can be appended after it until it is closed",
+        "baton: 1 error(s)",
+    ]
+
+
+def test_send_refuses_an_argument_that_is_not_utf8(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A non-UTF-8 argument (as a shell passes raw bytes) is a one-line error, not a
+    traceback, and nothing is written."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    before = log.read_bytes()
+    text = os.fsdecode(b"caf\xe9 au lait")
+    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update", text]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        "baton: TEXT is not UTF-8 (byte 0xe9 at position 3); the message log is UTF-8\n"
+    )
+    assert log.read_bytes() == before
