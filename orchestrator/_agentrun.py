@@ -11,6 +11,7 @@ import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from agents import TaskBrief
+from orchestrator import _faults
 from orchestrator import _planwrites as pw
 from orchestrator._context import Context, brief_for
 from orchestrator.filestore import FileNotReady
@@ -57,7 +58,7 @@ async def _run_agent(d: Daemon, running: Running, task: Task, intent_key: str | 
         try:
             with running.scope:
                 try:
-                    result = await d.worktrees.ensure(task.worktree, task.branch)
+                    result = await _faults.worktree_for(d, task)
                 except WorktreeError as exc:
                     log.error("worktree_failed", reason=str(exc))
                     await d.write_plan(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.config import DEFAULT_MAX_PLAN_MB, MB
 from protocol import (
     UnterminatedBlockError,
     check_plan,
@@ -46,8 +47,23 @@ def read_text(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def plan_too_large(size: int, limit_mb: float) -> str | None:
+    """Why a plan of ``size`` bytes is refused, if it is: a plan far larger than any plan
+    people write took minutes and gigabytes to read."""
+    if size <= limit_mb * MB:
+        return None
+    return (
+        f"the plan is {size / MB:.3g} MB, over the {limit_mb:g} MB limit "
+        "(max_plan_mb in baton.toml)"
+    )
+
+
 def load_inputs(
-    directory: Path, plan_file: str = PLAN_FILE, messages_file: str = MESSAGES_FILE
+    directory: Path,
+    plan_file: str = PLAN_FILE,
+    messages_file: str = MESSAGES_FILE,
+    *,
+    max_plan_mb: float = DEFAULT_MAX_PLAN_MB,
 ) -> Inputs:
     """Parse and check the plan and, when present, the message log of ``directory``."""
     if not directory.is_dir():
@@ -55,6 +71,9 @@ def load_inputs(
     plan_path = directory / plan_file
     if not plan_path.exists():
         raise InputError(f"{plan_path}: no plan here (baton init writes one)")
+    too_large = plan_too_large(plan_path.stat().st_size, max_plan_mb)
+    if too_large is not None:
+        raise InputError(f"{plan_path}: {too_large}")
     plan = parse_plan(read_text(plan_path), file=str(plan_path))
     plan_errors = check_plan(plan)
     messages_path = directory / messages_file

@@ -22,7 +22,7 @@ import structlog
 
 from orchestrator import _views, logs
 from orchestrator._inputs import InputError, load_inputs
-from orchestrator.config import BACKENDS, ConfigError, load_config
+from orchestrator.config import BACKENDS, DEFAULT_MAX_PLAN_MB, ConfigError, load_config
 from protocol import MESSAGE_TYPES
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("baton: status --watch needs a terminal (use --json for scripts)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        inputs = load_inputs(args.dir)
+        inputs = load_inputs(args.dir, max_plan_mb=_max_plan_mb(args.dir))
     except InputError as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -290,6 +290,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse checks
     return EXIT_USAGE  # pragma: no cover
+
+
+def _max_plan_mb(plan_dir: Path) -> float:
+    """baton.toml's plan size limit; the default when the file cannot be read (the
+    read-only commands do not need the rest of it)."""
+    try:
+        return load_config(plan_dir).max_plan_mb
+    except ConfigError:
+        return DEFAULT_MAX_PLAN_MB
 
 
 def _triage_timers(plan_dir: Path) -> dict[str, Any]:

@@ -21,11 +21,12 @@ import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from agents import Agent
-from orchestrator import _agentrun, _rebuild, _retro, backends, checklist
+from orchestrator import _agentrun, _faults, _rebuild, _retro, backends, checklist
 from orchestrator import _planwrites as pw
 from orchestrator._agentrun import Running
+from orchestrator._inputs import plan_too_large
 from orchestrator._ledger import Ledger, grouped, restore_edits
-from orchestrator._lock import AlreadyRunning, RunLock
+from orchestrator._lock import RunLock
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
 from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
@@ -56,6 +57,7 @@ from protocol import (
     COMPLETED,
     FAILED,
     Plan,
+    PlanError,
     Task,
     check_plan,
     parse_plan,
@@ -121,6 +123,8 @@ class Daemon:
         self._decided: str | None = None  # digest of the plan text last acted on
         self._invalid: str | None = None  # digest of the invalid plan last reported
         self._budget_warned = False
+        self.plan_gone = False  # the plan file or its directory is gone, and that was said
+        self.base_missing: str | None = None  # the base branch, while it is known missing
         self._status_line = ""
         self._ended_with_newline = False
         self._wake = anyio.Event()
@@ -226,26 +230,9 @@ class Daemon:
     async def _tick(self) -> None:
         while True:
             await anyio.sleep(self.config.reconcile_seconds)
-            await self._check_state_dir()
+            await _faults.check_state_dir(self)
             self._decided = None  # the safety net re-reads even an unchanged digest
             self.wake()
-
-    async def _check_state_dir(self) -> None:
-        """The lock and the journal are files a person can delete under the daemon: say so
-        and put them back (the open database still holds every row)."""
-        if await anyio.to_thread.run_sync(self.lock.lost):
-            try:
-                await anyio.to_thread.run_sync(self.lock.retake)
-            except AlreadyRunning as exc:
-                log.error("lock_lost", file=str(self.lock.path), reason=str(exc))
-                self.stop(1)  # two daemons on one directory would start every task twice
-                return
-            log.warning("lock_missing", file=str(self.lock.path), action="taken again")
-        assert self.journal is not None
-        if await anyio.to_thread.run_sync(self.journal.restore_if_missing):
-            path = str(self.journal.path)
-            log.error("journal_missing", file=path, action="written back from the open database")
-            self.report("journal_missing", file=path)
 
     async def _loop(self) -> None:
         while True:
@@ -269,9 +256,16 @@ class Daemon:
             text, raw = await anyio.to_thread.run_sync(self.store.read, self.config.plan_path)
         except FileNotReady:
             log.debug("plan_not_ready", file=str(self.config.plan_path))
+            await _faults.plan_unreadable(self)
             return
+        _faults.plan_readable(self)
         digest = hashlib.sha256(raw).hexdigest()
         if digest == self._decided:
+            return
+        too_large = plan_too_large(len(raw), self.config.max_plan_mb)
+        if too_large is not None:  # refused unparsed: parsing it is what would take minutes
+            self._report_invalid(digest, [PlanError(too_large, file=self.config.plan_file)])
+            self._decided = digest
             return
         for _ in range(_MAX_ROUNDS):
             if self._known is not None and self._known[0] == text:
@@ -398,6 +392,7 @@ class Daemon:
     # -- acting ----------------------------------------------------------------------------
 
     async def _execute(self, actions: Sequence[object]) -> str | None:
+        actions = await _faults.hold_starts(self, actions)
         starts = any(isinstance(a, StartTask) for a in actions)
         if starts and self.plan is not None and not await checklist.preflight(self, self.plan):
             actions = [a for a in actions if not isinstance(a, StartTask)]
@@ -538,6 +533,8 @@ class Daemon:
         result = pw.BatchResult("")
 
         def batch(current: str) -> str:
+            if plan_too_large(len(current), self.config.max_plan_mb):
+                raise pw.PlanNotWritable(self.config.plan_file)  # reported by reconcile
             # One number per write, kept through its merges with saves that slip in: every
             # text that was on disk with it holds this write's edits. Never reused, even if
             # the write does not land, since a save may have been loaded from it meanwhile.
@@ -564,6 +561,7 @@ class Daemon:
             except (FileNotReady, StoreConflict) as exc:
                 # An editor is mid-save (or saving non-stop): try again shortly.
                 log.warning("plan_write_delayed", reason=str(exc))
+                await _faults.plan_unreadable(self)  # or the plan is gone: say so, once
                 await anyio.sleep(_RETRY_SECONDS)
                 continue
             if result.revision and read_revision(text) == result.revision:

@@ -261,3 +261,25 @@ def test_send_refuses_an_argument_that_is_not_utf8(
         "baton: TEXT is not UTF-8 (byte 0xe9 at position 3); the message log is UTF-8\n"
     )
     assert log.read_bytes() == before
+
+
+def test_validate_refuses_a_plan_over_the_size_limit(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan over 5 MB is refused in one line, unread; max_plan_mb in baton.toml sets the
+    limit."""
+    plan = plan_dir / "MULTI_AGENT_PLAN.md"
+    good = plan.read_text(encoding="utf-8")
+    plan.write_text(good + "\n<!-- " + "x" * 5_100_000 + " -->\n", encoding="utf-8")
+    size = plan.stat().st_size / 1_000_000
+    assert main(["validate", "--dir", str(plan_dir)]) == 1
+    assert capsys.readouterr().err == (
+        f"baton: {plan}: the plan is {size:.3g} MB, over the 5 MB limit "
+        "(max_plan_mb in baton.toml)\n"
+    )
+    plan.write_text(good, encoding="utf-8")
+    (plan_dir / "baton.toml").write_text("max_plan_mb = 0.01\n", encoding="utf-8")
+    assert main(["status", "--dir", str(plan_dir)]) == 1
+    assert "over the 0.01 MB limit" in capsys.readouterr().err
+    (plan_dir / "baton.toml").write_text("max_plan_mb = 1\n", encoding="utf-8")
+    assert main(["validate", "--dir", str(plan_dir)]) == 0
