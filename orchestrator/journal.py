@@ -134,18 +134,7 @@ class Journal:
         """Write rebuilt task states and once-only marks, in one transaction."""
         with self._tx() as db:
             for task_id, task in tasks.items():
-                db.execute(
-                    "INSERT INTO tasks (task_id, attempt, started, finished, started_at, external)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        task_id,
-                        task.attempt,
-                        int(task.started),
-                        task.finished,
-                        task.started_at,
-                        int(task.external),
-                    ),
-                )
+                _put_task(db, task_id, task)
             db.executemany(
                 "INSERT OR IGNORE INTO marks (key, value) VALUES (?, ?)", list(marks.items())
             )
@@ -203,21 +192,7 @@ class Journal:
                 (key, kind, json.dumps(payload, sort_keys=True)),
             )
             if task is not None and task_id is not None:
-                db.execute(
-                    "INSERT INTO tasks (task_id, attempt, started, finished, started_at, external)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET"
-                    " attempt = excluded.attempt, started = excluded.started,"
-                    " finished = excluded.finished, started_at = excluded.started_at,"
-                    " external = excluded.external",
-                    (
-                        task_id,
-                        task.attempt,
-                        int(task.started),
-                        task.finished,
-                        task.started_at,
-                        int(task.external),
-                    ),
-                )
+                _put_task(db, task_id, task)
             return True
 
     def done(self, key: str, state: str = "done") -> None:
@@ -281,6 +256,24 @@ class Journal:
 
     def spent_usd(self) -> float:
         return float(self._query("SELECT COALESCE(SUM(usd), 0) FROM costs")[0][0])
+
+
+def _put_task(db: sqlite3.Connection, task_id: str, task: TaskState) -> None:
+    db.execute(
+        "INSERT INTO tasks (task_id, attempt, started, finished, started_at, external)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET"
+        " attempt = excluded.attempt, started = excluded.started,"
+        " finished = excluded.finished, started_at = excluded.started_at,"
+        " external = excluded.external",
+        (
+            task_id,
+            task.attempt,
+            int(task.started),
+            task.finished,
+            task.started_at,
+            int(task.external),
+        ),
+    )
 
 
 # -- opening ---------------------------------------------------------------------------------

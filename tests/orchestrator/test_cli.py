@@ -162,17 +162,23 @@ def test_send_appends_a_message_that_reads_back(
     )
 
 
+def send_refused(plan_dir: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run send with ``args``; check it exits 1 and leaves the log as it was; its stderr."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    before = log.read_bytes()
+    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update"]
+    assert main([*argv, *args]) == 1
+    assert log.read_bytes() == before
+    return capsys.readouterr().err
+
+
 def test_send_refuses_a_bad_deadline_in_one_line(
     plan_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    log = plan_dir / "INTER_AGENT_MESSAGES.md"
-    before = log.read_text(encoding="utf-8")
-    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update"]
-    assert main([*argv, "--deadline", "tomorrow", "x"]) == 1
-    assert capsys.readouterr().err == (
+    """A deadline that is not ISO 8601 is a one-line error; nothing is written."""
+    assert send_refused(plan_dir, capsys, "--deadline", "tomorrow", "x") == (
         "baton: DEADLINE must be an ISO 8601 date-time, got 'tomorrow'\n"
     )
-    assert log.read_text(encoding="utf-8") == before
 
 
 def test_status_shows_sla_left_and_what_waits_for_a_person(
@@ -219,16 +225,13 @@ def test_send_refuses_a_log_that_ends_in_an_open_block(
     """send does not report success for a message that would land inside a person's open
     block: it names the open block's line, exits 1 and leaves the log as it was."""
     log = plan_dir / "INTER_AGENT_MESSAGES.md"
-    before = log.read_text(encoding="utf-8") + "\n" + OPEN_BLOCK
-    log.write_text(before, encoding="utf-8")
-    line = before.count("\n") - OPEN_BLOCK.count("\n") + 1
-    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update", "x"]
-    assert main(argv) == 1
-    assert capsys.readouterr().err == (
+    text = log.read_text(encoding="utf-8") + "\n" + OPEN_BLOCK
+    log.write_text(text, encoding="utf-8")
+    line = text.count("\n") - OPEN_BLOCK.count("\n") + 1
+    assert send_refused(plan_dir, capsys, "x") == (
         f"baton: {log}:{line}: message block has no closing '---': it is not delivered, "
         "and nothing can be appended after it until it is closed\n"
     )
-    assert log.read_text(encoding="utf-8") == before
 
 
 def test_validate_reports_an_open_block_with_its_line(
@@ -252,15 +255,9 @@ def test_send_refuses_an_argument_that_is_not_utf8(
 ) -> None:
     """A non-UTF-8 argument (as a shell passes raw bytes) is a one-line error, not a
     traceback, and nothing is written."""
-    log = plan_dir / "INTER_AGENT_MESSAGES.md"
-    before = log.read_bytes()
-    text = os.fsdecode(b"caf\xe9 au lait")
-    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update", text]
-    assert main(argv) == 1
-    assert capsys.readouterr().err == (
+    assert send_refused(plan_dir, capsys, os.fsdecode(b"caf\xe9 au lait")) == (
         "baton: TEXT is not UTF-8 (byte 0xe9 at position 3); the message log is UTF-8\n"
     )
-    assert log.read_bytes() == before
 
 
 def test_validate_refuses_a_plan_over_the_size_limit(
