@@ -106,7 +106,7 @@ def _base_found(d: Daemon) -> None:
         log.info("base_branch_found", branch=d.base_missing)
         d.report("base_branch_found", branch=d.base_missing)
         d.base_missing = None
-        d.wake()
+        d.reconsider()  # the starts held back meanwhile
 
 
 # -- .baton/ ---------------------------------------------------------------------------------

@@ -215,6 +215,11 @@ class Daemon:
     def wake(self) -> None:
         self._wake.set()
 
+    def reconsider(self) -> None:
+        """Decide again even if the plan has not changed: something outside it has."""
+        self._decided = None
+        self.wake()
+
     def _on_change(self, names: frozenset[str]) -> None:
         self.wake()
 
@@ -231,8 +236,7 @@ class Daemon:
         while True:
             await anyio.sleep(self.config.reconcile_seconds)
             await _faults.check_state_dir(self)
-            self._decided = None  # the safety net re-reads even an unchanged digest
-            self.wake()
+            self.reconsider()  # the safety net re-reads even an unchanged digest
 
     async def _loop(self) -> None:
         while True:
