@@ -246,7 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {path}" if args.no_enable else f"wrote {path}, enabled and started it")
         return EXIT_OK
     if args.command == "send":
-        return _send(args)
+        from orchestrator._send import send
+
+        return send(args)
     if args.command == "init":
         return _init(args.dir)
     if args.command == "status" and args.watch and not sys.stdout.isatty():
@@ -325,64 +327,6 @@ def _triage_timers(plan_dir: Path) -> dict[str, Any]:
         except sqlite3.Error:
             pass  # an older journal, or one being created: no timers to show
     return out
-
-
-def _send(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from orchestrator.filestore import FileStore
-    from orchestrator.router import append_to_log
-    from protocol import UnterminatedBlockError, render_message
-
-    for name, value in (
-        ("--from", args.sender),
-        ("--to", args.to),
-        ("--task", args.task),
-        ("--priority", args.priority),
-        ("--deadline", args.deadline),
-        ("TEXT", args.text),
-    ):
-        if value is not None and (problem := _not_utf8(value)):
-            print(
-                f"baton: {name} is not UTF-8 ({problem}); the message log is UTF-8", file=sys.stderr
-            )
-            return EXIT_INVALID
-    try:
-        config = load_config(args.dir)
-        block = render_message(
-            sender=args.sender,
-            to=args.to,
-            type=args.type,
-            timestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            task=args.task,
-            priority=args.priority,
-            deadline=args.deadline,
-            text=args.text,
-        )
-    except (ConfigError, ValueError) as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    try:
-        anyio.run(append_to_log, FileStore(), config.messages_path, block)
-    except UnterminatedBlockError as exc:
-        print(f"baton: {config.messages_path}:{exc.line}: {exc.reason}", file=sys.stderr)
-        return EXIT_INVALID
-    except OSError as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    print(f"sent {args.type} from {args.sender} to {args.to}")
-    return EXIT_OK
-
-
-def _not_utf8(value: str) -> str | None:
-    """What keeps a command-line argument from being written as UTF-8, if anything: Python
-    hands undecodable bytes over as lone surrogates."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raw = os.fsencode(value[: exc.start + 1])
-        return f"byte 0x{raw[-1]:02x} at position {len(raw) - 1}"
-    return None
 
 
 def _init(directory: Path) -> int:
