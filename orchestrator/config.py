@@ -17,6 +17,8 @@ from typing import Any
 from protocol._errors import MESSAGES_FILE, PLAN_FILE
 
 CONFIG_FILE = "baton.toml"
+MB = 1_000_000
+DEFAULT_MAX_PLAN_MB = 5.0
 BACKENDS = ("claude", "command", "manual", "scripted")
 STEP_KINDS = ("wait", "write", "commit", "send", "blocker", "complete", "fail")
 
@@ -68,6 +70,7 @@ class Config:
     max_turns: int = 50  # model calls per task attempt (claude backend)
     max_tokens: int = 4096  # output tokens per model call
     command_timeout_seconds: float = 600.0  # run_command's time limit
+    max_plan_mb: float = DEFAULT_MAX_PLAN_MB  # a larger plan is refused unread
     source: Path | None = None
 
     @property
@@ -115,6 +118,7 @@ _TOP_KEYS = {
     "max_turns",
     "max_tokens",
     "command_timeout_seconds",
+    "max_plan_mb",
 }
 
 
@@ -187,6 +191,7 @@ def load_config(
         max_turns=_int(data, "max_turns", where, 50, minimum=1) or 50,
         max_tokens=_int(data, "max_tokens", where, 4096, minimum=1) or 4096,
         command_timeout_seconds=_num(data, "command_timeout_seconds", where, 600.0) or 600.0,
+        max_plan_mb=_num(data, "max_plan_mb", where, DEFAULT_MAX_PLAN_MB) or DEFAULT_MAX_PLAN_MB,
     )
 
 

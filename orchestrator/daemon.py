@@ -11,19 +11,24 @@ from it (docs/architecture.md) and runs their loops in one task group.
 
 from __future__ import annotations
 
+import functools
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
+from orchestrator.adapters.async_journal import AsyncJournal
 from orchestrator.adapters.clock import Clock, SystemClock
 from orchestrator.adapters.filestore import FileStore
-from orchestrator.adapters.journal import AsyncJournal
+from orchestrator.adapters.journal import JOURNAL_FILE, Journal
+from orchestrator.adapters.journal_rebuild import open_or_rebuild
 from orchestrator.adapters.notify_hook import NotifyHook
 from orchestrator.adapters.orchestrator_model import OrchestratorModel
 from orchestrator.adapters.probes import Probes
+from orchestrator.adapters.run_lock import RunLock
 from orchestrator.adapters.systemd_notify import SystemdNotifier
 from orchestrator.adapters.watcher import DirectoryWatcher
 from orchestrator.adapters.worktrees import Worktrees, default_parent
@@ -35,6 +40,7 @@ from orchestrator.runtime.agent_factory import AgentFactory
 from orchestrator.runtime.agent_pool import AgentFactory as MakeAgent
 from orchestrator.runtime.agent_pool import AgentPool, Running
 from orchestrator.runtime.executor import Executor
+from orchestrator.runtime.faults import Faults
 from orchestrator.runtime.orchestrator_inbox import OrchestratorInbox
 from orchestrator.runtime.plan_writer import RETRY_SECONDS, PlanWriter
 from orchestrator.runtime.reconciler import Reconciler
@@ -54,7 +60,9 @@ class _Run:
     def __init__(self, d: Daemon, journal: AsyncJournal, tg: TaskGroup) -> None:
         self.plan: Plan | None = None
         plan = self._plan
-        self.writer = PlanWriter(d.store, d._get_config, plan, d.parent, d.wake)
+        self.writer = PlanWriter(
+            d.store, d._get_config, plan, d.parent, d.wake, self._write_delayed
+        )
         self.services = s = Services(
             config=d._get_config,
             plan=plan,
@@ -66,11 +74,13 @@ class _Run:
             worktrees=d.worktrees,
             parent=d.parent,
         )
+        self.faults = Faults(s, d.lock, reconsider=d.reconsider, stop=d.stop)
         factory = AgentFactory(plan)
         self.agents = AgentPool(
             s,
             d.agent_factory or factory,
             tg,
+            ensure=self.faults.worktree_for,
             started=self._agent_started,
             events=self._agent_event,
             ended=d.wake,
@@ -86,6 +96,7 @@ class _Run:
             s,
             self.executor,
             self.agents,
+            self.faults,
             probes=d.probes,
             force=d.force,
             status=d.notifier.status,
@@ -94,6 +105,9 @@ class _Run:
 
     def _plan(self) -> Plan | None:
         return self.reconciler.plan
+
+    async def _write_delayed(self) -> None:
+        await self.faults.plan_unreadable()  # or the plan is gone: say so, once
 
     async def _agent_started(self, running: Running) -> None:
         await self.router.on_agent_started(running)
@@ -138,6 +152,7 @@ class Daemon:
         worktrees: Worktrees | None = None,
         probes: Probes | None = None,
         force: bool = False,
+        rebuild_journal: bool = False,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
@@ -148,6 +163,7 @@ class Daemon:
         self.exit_when_done = exit_when_done
         self.probes = probes or Probes()
         self.force = force  # start even when a checklist item fails
+        self.rebuild_journal = rebuild_journal  # a broken or missing journal is rebuilt
         self.parent = config.worktree_parent or default_parent(config.plan_dir)
         self.worktrees = worktrees or Worktrees(config.plan_dir, self.parent, config.base_branch)
         self.watcher = DirectoryWatcher(
@@ -156,6 +172,7 @@ class Daemon:
             step_ms=config.debounce_ms,
             force_polling=force_polling,
         )
+        self.lock = RunLock(config.state_dir)
         self.exit_code = 0
         self._wake = anyio.Event()
         self._stop = anyio.Event()
@@ -190,7 +207,21 @@ class Daemon:
             gc.set_threshold(*previous_gc)
 
     async def _run(self, task_status: TaskStatus[None]) -> int:
-        journal = await AsyncJournal.open(self.config.state_dir / "journal.sqlite3")
+        # Before anything is read or written: a second daemon on the same directory would
+        # start every task a second time.
+        await anyio.to_thread.run_sync(self.lock.acquire)
+        try:
+            return await self._run_locked(task_status)
+        finally:
+            self.lock.release()
+
+    async def _run_locked(self, task_status: TaskStatus[None]) -> int:
+        opener: Callable[[Path], Journal] = Journal
+        if self.rebuild_journal:
+            opener = functools.partial(
+                open_or_rebuild, config=self.config, worktree_parent=self.parent
+            )
+        journal = await AsyncJournal.open(self.config.state_dir / JOURNAL_FILE, opener)
         for leftover in await anyio.to_thread.run_sync(FileStore.cleanup, self.config.plan_dir):
             log.info("temp_file_removed", path=str(leftover))
         try:
@@ -233,6 +264,12 @@ class Daemon:
     def wake(self) -> None:
         self._wake.set()
 
+    def reconsider(self) -> None:
+        """Decide again even if the plan has not changed: something outside it has."""
+        if self._run_parts is not None:
+            self._run_parts.reconciler.decided = None
+        self.wake()
+
     def _on_change(self, names: frozenset[str]) -> None:
         self.wake()
 
@@ -248,8 +285,8 @@ class Daemon:
     async def _tick(self, parts: _Run) -> None:
         while True:
             await anyio.sleep(self.config.reconcile_seconds)
-            parts.reconciler.decided = None  # the safety net re-reads even an unchanged digest
-            self.wake()
+            await parts.faults.check_state_dir()
+            self.reconsider()  # the safety net re-reads even an unchanged digest
 
     async def _loop(self, parts: _Run) -> None:
         while True:

@@ -19,6 +19,7 @@ from protocol._errors import (
     ProtocolError,
     SharedResourceError,
     UnknownDependencyError,
+    UnterminatedBlockError,
     WorktreePathError,
 )
 from protocol._model import (
@@ -61,6 +62,7 @@ from protocol.messages import (
     MessageBatch,
     append_message,
     message_id,
+    open_block,
     parse_messages,
     render_message,
     set_message_status,
@@ -101,6 +103,7 @@ __all__ = [
     "SharedResourceError",
     "Task",
     "UnknownDependencyError",
+    "UnterminatedBlockError",
     "WorktreePathError",
     "add_blocker_entry",
     "agent_id",
@@ -110,6 +113,7 @@ __all__ = [
     "critical_path",
     "load_plan",
     "message_id",
+    "open_block",
     "parse_estimate",
     "parse_messages",
     "parse_plan",

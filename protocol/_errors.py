@@ -85,6 +85,19 @@ class MessageError(ProtocolError):
         super().__init__(reason, line=line, file=file)
 
 
+class UnterminatedBlockError(MessageError):
+    """The message log ends in a block with no closing ``---``: text appended after it
+    would become part of that block."""
+
+    def __init__(self, *, line: int, file: str = MESSAGES_FILE) -> None:
+        super().__init__(
+            "message block has no closing '---': it is not delivered, and nothing can be "
+            "appended after it until it is closed",
+            line=line,
+            file=file,
+        )
+
+
 class BlockerEntryError(PlanError):
     """A blocker entry under Notes and Blockers is missing fields or malformed."""
 

@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
-from protocol._errors import MESSAGES_FILE, EditConflictError, MessageError
+from protocol._errors import (
+    MESSAGES_FILE,
+    EditConflictError,
+    MessageError,
+    UnterminatedBlockError,
+)
 from protocol._text import BOM, Lines, Span, detect_eol, replace_span
 
 __all__ = [
@@ -31,7 +36,9 @@ __all__ = [
     "Message",
     "MessageBatch",
     "append_message",
+    "block_start_before",
     "message_id",
+    "open_block",
     "parse_messages",
     "render_message",
     "set_message_status",
@@ -48,6 +55,8 @@ NEW_MESSAGES_FILE = (
     "Messages between the agents of `MULTI_AGENT_PLAN.md`, oldest first. Append new messages at\n"
     "the end; change only a message's `STATUS:` value.\n"
 )
+
+_TAIL_WINDOW = 1 << 14  # how far back from the end an append starts reading the log
 
 _KNOWN_HEADERS = frozenset(_REQUIRED + _OPTIONAL)
 _TYPES = {t.lower(): t for t in MESSAGE_TYPES}
@@ -94,6 +103,9 @@ class MessageBatch:
     errors: tuple[MessageError, ...]
     end: int  # absolute offset past the last complete block (and the settled prose after it)
     end_line: int  # the line number at ``end``
+    # A block opened (``---`` and a complete header line) but not closed by the end of the
+    # text: from its opening line to the end. Still being written, or forgotten.
+    unclosed: Span | None = None
 
 
 def message_id(sender: str, timestamp: str, type: str, to: Sequence[str], body: str) -> str:
@@ -126,6 +138,7 @@ def parse_messages(
     last_done = text.endswith("\n")  # is the last line complete?
     messages: list[Message] = []
     errors: list[MessageError] = []
+    unclosed: Span | None = None
     end, end_index = 0, 1  # relative offset and 1-based line index of the settled point
 
     def content(i: int) -> str:
@@ -143,8 +156,9 @@ def parse_messages(
                 break  # whether this opens a block depends on a line not written yet
             if _opening_header(lines.content(nxt)):
                 close = _find_close(lines, i)
-                if close is None:
-                    break  # unclosed: someone is still writing it
+                if close is None:  # unclosed: someone is still writing it (or forgot to)
+                    unclosed = Span(offset + lines.start(i), offset + len(text), line + i - 1)
+                    break
                 found = _read_block(lines, i, close, offset=offset, line=line, file=file)
                 if isinstance(found, Message):
                     messages.append(found)
@@ -164,7 +178,9 @@ def parse_messages(
             )
         i += 1
         end, end_index = lines.next_start(i - 1), i
-    return MessageBatch(tuple(messages), tuple(errors), offset + end, line + end_index - 1)
+    return MessageBatch(
+        tuple(messages), tuple(errors), offset + end, line + end_index - 1, unclosed
+    )
 
 
 def render_message(
@@ -223,12 +239,17 @@ def render_message(
     return block
 
 
-def append_message(text: str, block: str) -> str:
+def append_message(text: str, block: str, *, before_open: bool = False) -> str:
     """``text`` with ``block`` appended after one blank line, in the file's line endings.
 
     The existing content is kept byte for byte; only a missing final line ending is added.
     ``block`` must read as exactly one complete message (as :func:`render_message` writes),
     else ``ValueError``: a broken block at the end of the log would stall every later one.
+
+    When ``text`` ends in a block with no closing ``---`` (a last line without its line
+    ending counts as written), the new block's opening ``---`` would close it:
+    :class:`UnterminatedBlockError` names its line. With ``before_open`` the new block goes
+    in just before that open block instead, which stays last and untouched.
     """
     eol = detect_eol(text) if "\n" in text else detect_eol(block)
     block = block.replace("\r\n", "\n")
@@ -241,12 +262,47 @@ def append_message(text: str, block: str) -> str:
         raise ValueError(f"not exactly one complete message block: {block!r}")
     if text in ("", BOM):
         return text + block
+    unclosed = open_block(text)
+    if unclosed is not None:
+        if not before_open:
+            raise UnterminatedBlockError(line=unclosed.line)
+        head, tail = text[: unclosed.start], text[unclosed.start :]
+        if not head and tail.startswith(BOM):
+            head, tail = BOM, tail[1:]  # the BOM stays the file's first character
+        return append_message(head, block) + eol + tail
     if not text.endswith("\n"):
         text += eol
     last = text[: -len(eol)] if text.endswith(eol) else text[:-1]
     last = last[last.rfind("\n") + 1 :]
     separator = "" if last.strip() == "" else eol
     return text + separator + block
+
+
+def block_start_before(text: str, pos: int) -> int | None:
+    """Where the last block opening (a ``---`` line and a ``FROM:`` line) before ``pos``
+    begins: a point to start reading again from when the exact resume point is lost.
+
+    A block shown inside another's code fence could be taken for one, so callers pick
+    ``pos`` well before the place they care about.
+    """
+    at = text.rfind("\n---\nFROM:", 0, max(0, pos))
+    return None if at == -1 else at + 1
+
+
+def open_block(text: str) -> Span | None:
+    """The block left open at the end of ``text`` read as a finished file (its last line
+    complete even without a line ending), from its opening ``---`` to the end.
+
+    Only the tail is read, from a block opening well before the end, so a long log costs no
+    more than a short one.
+    """
+    start = block_start_before(text, len(text) - _TAIL_WINDOW) or 0
+    tail = text[start:]
+    if not tail.endswith("\n"):
+        tail += "\n"  # nothing more is coming: the last line is as complete as it gets
+    line = text.count("\n", 0, start) + 1
+    found = parse_messages(tail, offset=start, line=line).unclosed
+    return None if found is None else Span(found.start, len(text), found.line)
 
 
 def set_message_status(text: str, message: Message, status: str) -> str:

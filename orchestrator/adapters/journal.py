@@ -5,26 +5,34 @@ in the same transaction that moves the task's remembered state: after ``kill -9`
 daemon replays the pending intents (each is harmless to repeat) before deciding anything
 new, so no task is started twice for one attempt and nothing half-done is forgotten.
 
+The file is checked when it is opened (``PRAGMA quick_check`` and the schema version in
+``PRAGMA user_version``): a journal that is garbage, cut short, empty or from a newer Baton
+raises :class:`JournalBroken` instead of being used or silently started afresh. A new
+journal is built beside its path and renamed in, so an empty file is never a journal.
+
 The methods of :class:`Journal` are synchronous and thread-safe; the daemon uses them
-through :class:`AsyncJournal`, which runs them off the event loop.
+through :class:`AsyncJournal` (``orchestrator/adapters/async_journal.py``), which runs them
+off the event loop.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
+from orchestrator.adapters.filestore import _fsync_dir
 from orchestrator.decisions.scheduler import TaskState
 
+JOURNAL_FILE = "journal.sqlite3"
+SCHEMA_VERSION = 1  # PRAGMA user_version; 0 is a journal written before versions were kept
+_SIDE_FILES = ("-wal", "-shm")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT PRIMARY KEY,
@@ -65,6 +73,15 @@ CREATE TABLE IF NOT EXISTS costs (
 """
 
 
+class JournalBroken(Exception):
+    """The journal cannot be used as it is; ``reason`` says why, in one line."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
 @dataclass(frozen=True)
 class Intent:
     key: str
@@ -76,18 +93,53 @@ class Journal:
     """One SQLite database per plan directory."""
 
     def __init__(self, path: Path) -> None:
+        """Open the journal at ``path`` (created when missing); :class:`JournalBroken` when
+        the file there is not a journal this Baton can use."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        if not path.exists():
+            _create(path)
+        self._db = _open(path)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def restore_if_missing(self) -> bool:
+        """When the file was deleted under the open database, write the open database back
+        to its path (True). Nothing is lost: the connection still holds every row.
+
+        Does nothing when the plan directory itself is gone (renamed or removed): writing
+        there would make a new directory at the old name.
+        """
+        with self._lock:
+            if self.path.exists() or not self.path.parent.parent.is_dir():
+                return False
+            self.path.parent.mkdir(exist_ok=True)
+            tmp = _fresh_temp(self.path)
+            copy = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                self._db.backup(copy)
+                copy.execute("PRAGMA journal_mode=WAL")
+            finally:
+                copy.close()
+            self._db.close()  # its WAL and shared-memory files belong to the deleted file
+            for suffix in _SIDE_FILES:
+                self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+            os.replace(tmp, self.path)
+            _fsync_dir(self.path.parent)
+            self._db = _open(self.path)
+            return True
+
+    def seed(self, tasks: Mapping[str, TaskState], marks: Mapping[str, str]) -> None:
+        """Write rebuilt task states and once-only marks, in one transaction."""
+        with self._tx() as db:
+            for task_id, task in tasks.items():
+                _put_task(db, task_id, task)
+            db.executemany(
+                "INSERT OR IGNORE INTO marks (key, value) VALUES (?, ?)", list(marks.items())
+            )
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -142,21 +194,7 @@ class Journal:
                 (key, kind, json.dumps(payload, sort_keys=True)),
             )
             if task is not None and task_id is not None:
-                db.execute(
-                    "INSERT INTO tasks (task_id, attempt, started, finished, started_at, external)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET"
-                    " attempt = excluded.attempt, started = excluded.started,"
-                    " finished = excluded.finished, started_at = excluded.started_at,"
-                    " external = excluded.external",
-                    (
-                        task_id,
-                        task.attempt,
-                        int(task.started),
-                        task.finished,
-                        task.started_at,
-                        int(task.external),
-                    ),
-                )
+                _put_task(db, task_id, task)
             return True
 
     def done(self, key: str, state: str = "done") -> None:
@@ -222,65 +260,91 @@ class Journal:
         return float(self._query("SELECT COALESCE(SUM(usd), 0) FROM costs")[0][0])
 
 
-class AsyncJournal:
-    """The daemon's journal: the :class:`Journal` run off the event loop, with the state the
-    decisions read kept in memory — each task's :class:`TaskState` and the money spent.
+def _put_task(db: sqlite3.Connection, task_id: str, task: TaskState) -> None:
+    db.execute(
+        "INSERT INTO tasks (task_id, attempt, started, finished, started_at, external)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET"
+        " attempt = excluded.attempt, started = excluded.started,"
+        " finished = excluded.finished, started_at = excluded.started_at,"
+        " external = excluded.external",
+        (
+            task_id,
+            task.attempt,
+            int(task.started),
+            task.finished,
+            task.started_at,
+            int(task.external),
+        ),
+    )
 
-    It is opened (:meth:`open`) before anything else of a run is built, so every part holds
-    a journal that exists; the run closes it last.
-    """
 
-    def __init__(self, journal: Journal, states: dict[str, TaskState], spent: float) -> None:
-        self.sync = journal
-        self.states = states  # what the journal remembers of each task, read by the scheduler
-        self.spent_usd = spent  # every dollar recorded, the orchestrator's own calls included
+# -- opening ---------------------------------------------------------------------------------
 
-    @classmethod
-    async def open(cls, path: Path) -> AsyncJournal:
-        def load() -> AsyncJournal:
-            journal = Journal(path)
-            return cls(journal, journal.task_states(), journal.spent_usd())
 
-        return await anyio.to_thread.run_sync(load)
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
 
-    async def close(self) -> None:
-        await anyio.to_thread.run_sync(self.sync.close)
 
-    async def begin(
-        self, key: str, kind: str, payload: dict[str, Any], state: TaskState, task_id: str
-    ) -> bool:
-        """Record an intent and the task state it leads to (see :meth:`Journal.begin`)."""
-        fresh = await anyio.to_thread.run_sync(self.sync.begin, key, kind, payload, state, task_id)
-        self.states[task_id] = state
-        return fresh
+def _fresh_temp(path: Path) -> Path:
+    """A path beside ``path`` with nothing at it (a crash may have left one behind)."""
+    tmp = path.with_name(path.name + ".new")
+    for suffix in ("", *_SIDE_FILES):
+        tmp.with_name(tmp.name + suffix).unlink(missing_ok=True)
+    return tmp
 
-    async def done(self, key: str, state: str = "done") -> None:
-        await anyio.to_thread.run_sync(self.sync.done, key, state)
 
-    async def pending(self) -> list[Intent]:
-        return await anyio.to_thread.run_sync(self.sync.pending)
+def _create(path: Path) -> None:
+    """A new, empty journal, built beside ``path`` and renamed in once complete."""
+    tmp = _fresh_temp(path)
+    db = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("PRAGMA journal_mode=WAL")
+    finally:
+        db.close()
+    # With no main file, a WAL beside it belongs to a deleted journal: left there, SQLite
+    # would replay it into this new one.
+    for suffix in _SIDE_FILES:
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
-    async def events(self, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
-        """Append audit events ``(kind, task_id, payload)``."""
 
-        def record() -> None:
-            for kind, task_id, payload in rows:
-                self.sync.event(kind, task_id, **payload)
+def _open(path: Path) -> sqlite3.Connection:
+    """Open and check the journal at ``path``; :class:`JournalBroken` when it is unusable."""
+    if path.stat().st_size == 0:
+        raise JournalBroken(path, "the journal is empty (0 bytes)")
+    db = _connect(path)
+    try:
+        _check(path, db)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise JournalBroken(path, f"unreadable ({exc})") from None
+    except JournalBroken:
+        db.close()
+        raise
+    return db
 
-        if rows:
-            await anyio.to_thread.run_sync(record)
 
-    async def mark(self, key: str, value: str) -> bool:
-        return await anyio.to_thread.run_sync(self.sync.mark, key, value)
-
-    async def set_mark(self, key: str, value: str) -> None:
-        await anyio.to_thread.run_sync(self.sync.set_mark, key, value)
-
-    async def marks(self, prefix: str) -> dict[str, str]:
-        return await anyio.to_thread.run_sync(self.sync.marks, prefix)
-
-    async def add_cost(
-        self, task_id: str, model: str, tokens: Mapping[str, int], usd: float
-    ) -> None:
-        await anyio.to_thread.run_sync(self.sync.add_cost, task_id, model, tokens, usd)
-        self.spent_usd += usd
+def _check(path: Path, db: sqlite3.Connection) -> None:
+    problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    if problems != ["ok"]:
+        more = f" and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+        raise JournalBroken(path, f"the journal is damaged ({problems[0]}{more})")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise JournalBroken(
+            path,
+            f"written by a newer Baton (schema {version}; this one reads up to "
+            f"{SCHEMA_VERSION}): upgrade Baton",
+        )
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "tasks" not in tables:
+        raise JournalBroken(path, "not a journal (no tasks table)")

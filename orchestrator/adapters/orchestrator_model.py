@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from agents.pricing import Price, cost_usd, tokens_of
-from orchestrator.adapters.journal import AsyncJournal
+from orchestrator.adapters.async_journal import AsyncJournal
 from orchestrator.config import Config, api_key
 from orchestrator.decisions.scheduler import run_budget
 from protocol import Plan

@@ -28,6 +28,7 @@ log = structlog.get_logger()
 _T = TypeVar("_T")
 
 __all__ = [
+    "BaseBranchMissing",
     "BranchSummary",
     "EnsureResult",
     "WorktreeError",
@@ -43,6 +44,15 @@ class WorktreeError(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = " ".join(reason.split()) or "git failed"
         super().__init__(self.reason)
+
+
+class BaseBranchMissing(WorktreeError):
+    """The base branch a new task branch would start from does not exist (deleted,
+    renamed); it may come back, so this is a reason to wait, not to fail the task."""
+
+    def __init__(self, branch: str) -> None:
+        self.branch = branch
+        super().__init__(f"base branch {branch!r} does not exist")
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,11 @@ def default_parent(repo_dir: Path) -> Path:
 def _one_line(error: git.GitCommandError) -> str:
     """The line of git's stderr that says what went wrong (``fatal:``/``error:``)."""
     stderr = error.stderr if isinstance(error.stderr, str) else str(error.stderr or "")
-    # GitPython wraps stderr as "\n  stderr: '...'"; strip that framing.
-    text = stderr.strip().removeprefix("stderr:").strip().strip("'")
+    # GitPython wraps stderr as "\n  stderr: '...'"; strip that framing, and only that:
+    # git's own quotes ("not a valid object name: 'main'") stay.
+    text = stderr.strip().removeprefix("stderr:").strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in reversed(lines):
         if line.startswith(("fatal:", "error:")):
@@ -126,6 +139,11 @@ class Worktrees:
         _check_folder(folder)
         async with self._lock:
             return await self._run(self._ensure, folder, branch)
+
+    async def missing_base(self) -> str | None:
+        """The base branch's name when it does not name a commit (deleted, renamed); None
+        when it does, or when there is none to check (no branch checked out)."""
+        return await self._run(self._missing_base)
 
     async def list(self) -> builtins.list[WorktreeInfo]:
         """Every worktree git knows for this repository, the main one first."""
@@ -193,6 +211,14 @@ class Worktrees:
         if not self._base_branch or self._base_branch.startswith("-"):
             raise WorktreeError(f"base branch {self._base_branch!r} must not start with '-'")
         return self._base_branch
+
+    def _missing_base(self) -> str | None:
+        try:
+            base = self._base()
+        except WorktreeError:
+            return None  # not a missing branch: ensure reports this one itself
+        found = self._succeeds(None, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+        return None if found else base
 
     def _check_branch(self, branch: str) -> None:
         if not branch or branch.startswith("-"):
@@ -278,7 +304,13 @@ class Worktrees:
             log.info("worktree_created", folder=folder, branch=branch, path=str(path))
         else:
             base = self._base()
-            self._call(None, "worktree", "add", "-b", branch, "--", str(path), base)
+            try:
+                self._call(None, "worktree", "add", "-b", branch, "--", str(path), base)
+            except WorktreeError:
+                # Asked only when git failed, so a healthy run pays nothing for it.
+                if self._missing_base() is not None:
+                    raise BaseBranchMissing(base) from None
+                raise
             log.info("worktree_created", folder=folder, branch=branch, path=str(path), base=base)
         return EnsureResult(path=path, created=True, branch=branch)
 

@@ -18,10 +18,13 @@ import structlog
 
 from orchestrator.adapters import logs
 from orchestrator.cli import status_view as _views
+from orchestrator.cli.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from orchestrator.cli.inputs import InputError, Inputs, load_inputs
-from orchestrator.config import ConfigError, api_key, load_config
+from orchestrator.config import DEFAULT_MAX_PLAN_MB, ConfigError, api_key, load_config
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+_REBUILD_HINT = (
+    "baton run --rebuild-journal moves it aside and rebuilds it from the plan and the message log"
+)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -52,7 +55,7 @@ def _service(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> Inputs | int:
     """Both files read and checked, their errors printed; an exit code when unreadable."""
     try:
-        inputs = load_inputs(args.dir)
+        inputs = load_inputs(args.dir, max_plan_mb=_max_plan_mb(args.dir))
     except InputError as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -107,6 +110,15 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _max_plan_mb(plan_dir: Path) -> float:
+    """baton.toml's plan size limit; the default when the file cannot be read (the
+    read-only commands do not need the rest of it)."""
+    try:
+        return load_config(plan_dir).max_plan_mb
+    except ConfigError:
+        return DEFAULT_MAX_PLAN_MB
+
+
 def _triage_timers(plan_dir: Path) -> dict[str, Any]:
     """The SLA setting, when the daemon first saw each blocker, and what each task's model
     calls cost (the journal, opened read-only)."""
@@ -134,34 +146,9 @@ def _triage_timers(plan_dir: Path) -> dict[str, Any]:
 
 
 def _send(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
+    from orchestrator.cli.send import send
 
-    from orchestrator.adapters.filestore import FileStore
-    from orchestrator.routing.message_log import append_to_log
-    from protocol import render_message
-
-    try:
-        config = load_config(args.dir)
-        block = render_message(
-            sender=args.sender,
-            to=args.to,
-            type=args.type,
-            timestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            task=args.task,
-            priority=args.priority,
-            deadline=args.deadline,
-            text=args.text,
-        )
-    except (ConfigError, ValueError) as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    try:
-        anyio.run(append_to_log, FileStore(), config.messages_path, block)
-    except OSError as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    print(f"sent {args.type} from {args.sender} to {args.to}")
-    return EXIT_OK
+    return send(args)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -251,9 +238,11 @@ def _run(args: argparse.Namespace) -> int:
     if not config.plan_path.exists():
         print(f"baton: {config.plan_path}: no plan here (baton init writes one)", file=sys.stderr)
         return EXIT_INVALID
+    from orchestrator.adapters.journal import JournalBroken
+    from orchestrator.adapters.run_lock import AlreadyRunning
     from orchestrator.daemon import Daemon
 
-    daemon = Daemon(config, force=args.force)
+    daemon = Daemon(config, force=args.force, rebuild_journal=args.rebuild_journal)
 
     async def serve() -> int:
         async with anyio.create_task_group() as tg:
@@ -275,7 +264,16 @@ def _run(args: argparse.Namespace) -> int:
                         return
 
             tg.start_soon(signals)
-            code = await daemon.run()
+            try:
+                code = await daemon.run()
+            except AlreadyRunning as exc:
+                # Caught inside the task group: one line, not an exception group.
+                print(f"baton: {exc}", file=sys.stderr)
+                code = EXIT_INVALID
+            except JournalBroken as exc:
+                hint = "" if args.rebuild_journal else f"; {_REBUILD_HINT}"
+                print(f"baton: {exc}{hint}", file=sys.stderr)
+                code = EXIT_INVALID
             tg.cancel_scope.cancel()
         return code
 

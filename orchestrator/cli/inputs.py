@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from protocol import check_plan, parse_messages, parse_plan
+from orchestrator.adapters.text_files import InputError, plan_too_large, read_text
+from orchestrator.config import DEFAULT_MAX_PLAN_MB
+from protocol import (
+    UnterminatedBlockError,
+    check_plan,
+    open_block,
+    parse_messages,
+    parse_plan,
+)
 from protocol._errors import PLAN_FILE, ProtocolError
 from protocol._model import Plan
 from protocol.messages import MESSAGES_FILE, Message
-
-
-class InputError(Exception):
-    """A file the command needs is missing or unreadable."""
 
 
 @dataclass(frozen=True)
@@ -29,19 +33,12 @@ class Inputs:
         return self.plan_errors + self.message_errors
 
 
-def read_text(path: Path) -> str:
-    """A file's text exactly as stored: no newline translation, undecodable bytes replaced."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return data.decode("utf-8", errors="replace")
-
-
 def load_inputs(
-    directory: Path, plan_file: str = PLAN_FILE, messages_file: str = MESSAGES_FILE
+    directory: Path,
+    plan_file: str = PLAN_FILE,
+    messages_file: str = MESSAGES_FILE,
+    *,
+    max_plan_mb: float = DEFAULT_MAX_PLAN_MB,
 ) -> Inputs:
     """Parse and check the plan and, when present, the message log of ``directory``."""
     if not directory.is_dir():
@@ -49,12 +46,23 @@ def load_inputs(
     plan_path = directory / plan_file
     if not plan_path.exists():
         raise InputError(f"{plan_path}: no plan here (baton init writes one)")
+    too_large = plan_too_large(plan_path.stat().st_size, max_plan_mb)
+    if too_large is not None:
+        raise InputError(f"{plan_path}: {too_large}")
     plan = parse_plan(read_text(plan_path), file=str(plan_path))
     plan_errors = check_plan(plan)
     messages_path = directory / messages_file
     messages: tuple[Message, ...] = ()
     message_errors: tuple[ProtocolError, ...] = ()
     if messages_path.exists():
-        batch = parse_messages(read_text(messages_path), file=str(messages_path))
+        text = read_text(messages_path)
+        batch = parse_messages(text, file=str(messages_path))
         messages, message_errors = batch.messages, batch.errors
+        unclosed = open_block(text)  # at rest, a block left open is an error, not a save
+        if unclosed is not None:
+            error = UnterminatedBlockError(line=unclosed.line, file=str(messages_path))
+            message_errors = (*message_errors, error)
     return Inputs(plan, messages, plan_errors, message_errors, plan_path, messages_path)
+
+
+__all__ = ["InputError", "Inputs", "load_inputs", "plan_too_large", "read_text"]

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from orchestrator.cli.commands import COMMANDS, EXIT_USAGE
+from orchestrator.cli.commands import COMMANDS
+from orchestrator.cli.exit_codes import EXIT_USAGE
 from orchestrator.config import BACKENDS
 from protocol import MESSAGE_TYPES
 
@@ -119,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format",
         choices=("json", "console"),
         help="json lines (the default when stdout is not a terminal) or console",
+    )
+    run.add_argument(
+        "--rebuild-journal",
+        action="store_true",
+        help="when the journal in .baton/ is broken or missing, move it aside and rebuild it "
+        "from the plan and the message log (nothing the log holds is sent again)",
     )
     run.add_argument(
         "--force",

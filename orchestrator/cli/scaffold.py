@@ -68,6 +68,9 @@ CONFIG_TEXT = """\
 # Seconds between full re-reads of both files, in case a change event was missed.
 #reconcile_seconds = 30.0
 
+# A plan larger than this many megabytes (10^6 bytes) is refused unread.
+#max_plan_mb = 5.0
+
 # Model calls per task attempt (claude backend).
 #max_turns = 50
 

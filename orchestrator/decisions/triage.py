@@ -49,6 +49,19 @@ def minute(timestamp: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else timestamp[:16].replace("T", " ")
 
 
+def resolution_text(entry: BlockerEntry) -> str:
+    """What an entry's Resolution line tells the blocked agent: its words, no timestamp."""
+    return _STAMP.sub("", entry.resolution or "")
+
+
+def deadline_notice(m: Message) -> str:
+    """The Update its sender gets when ``m`` passes its DEADLINE unresolved."""
+    return (
+        f"Your {m.type} of {m.timestamp} passed its deadline {m.deadline}"
+        " unresolved; a person has been asked to act."
+    )
+
+
 def _about(m: Message) -> dict[str, str]:
     return {"message_id": m.id, "message_ts": m.timestamp, "sender": m.sender}
 
@@ -167,7 +180,7 @@ def _resolve(plan: Plan, entry: BlockerEntry) -> tuple[Action, ...]:
     task = plan.task(entry.task_id)
     if task is None:
         return ()
-    resolution = _STAMP.sub("", entry.resolution or "")
+    resolution = resolution_text(entry)
     return (
         SendMessage(agent_id(plan, task), "Directive", resolution, task=task.id),
         SetTaskStatus(task.id, IN_PROGRESS, (BLOCKED,)),
@@ -267,10 +280,6 @@ def deadlines(passed: Sequence[Message], current: Mapping[str, Message]) -> list
         summary = f"{m.type} from {m.sender} not resolved by {m.deadline}"
         inner: list[Action] = [Escalate("deadline_passed", summary, _about(m))]
         if m.sender != ORCHESTRATOR:
-            text = (
-                f"Your {m.type} of {m.timestamp} passed its deadline {m.deadline}"
-                " unresolved; a person has been asked to act."
-            )
-            inner.append(SendMessage(m.sender, "Update", text, task=m.task))
+            inner.append(SendMessage(m.sender, "Update", deadline_notice(m), task=m.task))
         actions.append(Once(f"deadline:{m.id}", tuple(inner)))
     return actions

@@ -17,7 +17,8 @@ import structlog
 
 from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
 from protocol import Message, MessageError, append_message, parse_messages
-from protocol.messages import NEW_MESSAGES_FILE
+from protocol._text import Span
+from protocol.messages import NEW_MESSAGES_FILE, block_start_before
 
 log = structlog.get_logger()
 
@@ -26,9 +27,16 @@ _WINDOW = 1 << 16  # how far the resume point may have moved by edits before it
 _RETRY_SECONDS = 0.5  # pause before appending again while an editor is mid-save
 
 
-async def append_to_log(store: FileStore, path: Path, block: str) -> None:
+async def append_to_log(
+    store: FileStore, path: Path, block: str, *, before_open: bool = False
+) -> None:
     """Append one rendered message to the log, creating the log when it is missing; an
-    editor mid-save is waited out, never taken for an empty log."""
+    editor mid-save is waited out, never taken for an empty log.
+
+    A log that ends in a block with no closing ``---`` raises UnterminatedBlockError, or
+    with ``before_open`` gets the message just before that block (the daemon's way: its
+    messages must not wait for a person to finish theirs).
+    """
 
     def ensure() -> None:
         if not path.exists() or path.stat().st_size == 0:
@@ -37,7 +45,9 @@ async def append_to_log(store: FileStore, path: Path, block: str) -> None:
     await anyio.to_thread.run_sync(ensure)
     while True:
         try:
-            await store.update(path, lambda current: append_message(current, block))
+            await store.update(
+                path, lambda current: append_message(current, block, before_open=before_open)
+            )
             return
         except (FileNotReady, StoreConflict) as exc:
             log.warning("message_delayed", file=path.name, reason=str(exc))
@@ -53,6 +63,7 @@ class MessageLog:
         self.end_line = 1
         self.anchor = ""
         self.byte_end = 0  # ``end`` in bytes of the file, for reading only its tail
+        self.unclosed: Span | None = None  # the block left open at the end of the last read
         self._reported: set[tuple[int, str]] = set()
 
     def read_file(
@@ -75,6 +86,7 @@ class MessageLog:
                 self.byte_end += len(consumed.encode("utf-8"))
                 self.end, self.end_line = batch.end, batch.end_line
                 self.anchor = (self.anchor + consumed)[-_ANCHOR:]
+                self.unclosed = batch.unclosed
                 return batch.messages, self._fresh(batch.errors)
         text, _ = read(path)
         result = self.read(text)
@@ -90,6 +102,7 @@ class MessageLog:
         batch = parse_messages(text[start:], offset=start, line=self.end_line, file=self.file)
         self.end, self.end_line = batch.end, batch.end_line
         self.anchor = text[max(0, self.end - _ANCHOR) : self.end]
+        self.unclosed = batch.unclosed
         return batch.messages, self._fresh(batch.errors)
 
     def _fresh(self, errors: Sequence[MessageError]) -> list[MessageError]:
@@ -120,8 +133,8 @@ class MessageLog:
             return at + n
         # Changed near the end (a STATUS edited, a stale save): re-read from the start of a
         # block a window back; messages read before are known by id and not routed again.
-        block = text.rfind("\n---\nFROM:", 0, max(0, min(len(text), self.end) - _WINDOW))
-        if block == -1:
+        block = block_start_before(text, min(len(text), self.end) - _WINDOW)
+        if block is None:
             return None  # a short log: read it all
-        self.end_line = text.count("\n", 0, block + 1) + 1
-        return block + 1
+        self.end_line = text.count("\n", 0, block) + 1
+        return block

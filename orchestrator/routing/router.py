@@ -18,7 +18,13 @@ from orchestrator.adapters.filestore import FileNotReady, StoreConflict
 from orchestrator.routing.message_log import MessageLog
 from orchestrator.runtime.agent_pool import Running
 from orchestrator.runtime.services import Services
-from protocol import EditConflictError, Message, parse_messages, set_message_status
+from protocol import (
+    EditConflictError,
+    Message,
+    UnterminatedBlockError,
+    parse_messages,
+    set_message_status,
+)
 
 log = structlog.get_logger()
 
@@ -39,6 +45,7 @@ class Router:
         self.log = MessageLog(services.config().messages_file)
         self.known: dict[str, Message] = {}  # every message seen this run, by id
         self._deliveries: list[tuple[str, str]] = []  # (task id, message id) to journal
+        self._open_said = False  # the log's open last block was reported (until it closes)
         self.deadlines: dict[str, Message] = {}  # not Resolved when last seen, with a DEADLINE
 
     async def poll(self) -> None:
@@ -50,6 +57,7 @@ class Router:
             return
         for error in errors:
             log.error("message_invalid", file=error.file, line=error.line, reason=error.reason)
+        self._say_open_block()
         new = [m for m in messages if m.id not in self.known]
         for m in messages:
             self.known[m.id] = m
@@ -83,6 +91,17 @@ class Router:
         statuses.update({i: "Resolved" for i in resolved})
         if statuses:
             await self.set_status([*to_ack, *for_orchestrator], statuses)
+
+    def _say_open_block(self) -> None:
+        """Warn once while the log ends in a block with no closing '---': it may be a
+        person still typing, or one who forgot, and nothing in it is delivered meanwhile."""
+        unclosed = self.log.unclosed
+        if unclosed is None or self._open_said:
+            self._open_said = unclosed is not None
+            return
+        self._open_said = True
+        error = UnterminatedBlockError(line=unclosed.line, file=self.log.file)
+        log.warning("message_unterminated", file=error.file, line=error.line, reason=error.reason)
 
     async def flush_deliveries(self) -> None:
         """Record the deliveries made since the last flush in the journal."""

@@ -111,7 +111,7 @@ class Context:
             text=text,
             body=body,
         )
-        await append_to_log(self._s.store, self._s.config().messages_path, block)
+        await append_to_log(self._s.store, self._s.config().messages_path, block, before_open=True)
         log.info("message_sent", to=to, type=type)
 
     async def report_blocker(self, blocker: Blocker) -> None:

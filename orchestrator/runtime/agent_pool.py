@@ -13,7 +13,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from agents import Agent, TaskBrief
-from orchestrator.adapters.worktrees import WorktreeError
+from orchestrator.adapters.worktrees import EnsureResult, WorktreeError
 from orchestrator.config import Config
 from orchestrator.decisions.verdicts import AgentEvent, Crashed, EndedWithoutVerdict, WorktreeFailed
 from orchestrator.runtime.agent_context import Context, brief_for
@@ -49,6 +49,7 @@ class AgentPool:
         make_agent: AgentFactory,
         tg: TaskGroup,
         *,
+        ensure: Callable[[Task], Awaitable[EnsureResult]],
         started: Callable[[Running], Awaitable[None]],
         events: Callable[[AgentEvent], Awaitable[None]],
         ended: Callable[[], None],
@@ -56,6 +57,7 @@ class AgentPool:
         self._s = services
         self._make_agent = make_agent
         self._tg = tg
+        self._ensure = ensure  # the task's worktree (waiting while its base branch is gone)
         self._started = started
         self._events = events
         self._ended = ended
@@ -88,7 +90,7 @@ class AgentPool:
             try:
                 with running.scope:
                     try:
-                        result = await s.worktrees.ensure(task.worktree, task.branch)
+                        result = await self._ensure(task)
                     except WorktreeError as exc:
                         log.error("worktree_failed", reason=str(exc))
                         await self._events(WorktreeFailed(task_id, str(exc)))

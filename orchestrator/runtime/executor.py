@@ -255,7 +255,7 @@ class Executor:
             text=m.text,
             body=m.body,
         )
-        await append_to_log(s.store, s.config().messages_path, block)
+        await append_to_log(s.store, s.config().messages_path, block, before_open=True)
         log.info("message_sent", sender=ORCHESTRATOR, to=m.to, type=m.type, task_id=m.task)
 
     def _escalate(self, reason: str, summary: str, fields: Mapping[str, Any]) -> None:

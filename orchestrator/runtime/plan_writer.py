@@ -3,13 +3,14 @@ remembered in the ledger so a save from a stale buffer can be merged back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
 import structlog
 
 from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
+from orchestrator.adapters.text_files import plan_too_large
 from orchestrator.config import Config
 from orchestrator.runtime import plan_edits as pw
 from orchestrator.runtime.ledger import Ledger, restore_edits
@@ -32,12 +33,14 @@ class PlanWriter:
         plan: Callable[[], Plan | None],
         parent: Path,
         wake: Callable[[], None],
+        delayed: Callable[[], Awaitable[None]],
     ) -> None:
         self._store = store
         self._config = config
         self._plan = plan
         self._parent = parent
         self._wake = wake
+        self._delayed = delayed  # a write waits: the plan may be gone, which is said once
         self.ledger = Ledger()
         self.valid = anyio.Event()
         self.written: Plan | None = None  # the plan of the text Baton wrote last
@@ -62,6 +65,8 @@ class PlanWriter:
         result = pw.BatchResult("")
 
         def batch(current: str) -> str:
+            if plan_too_large(len(current), config.max_plan_mb):
+                raise pw.PlanNotWritable(config.plan_file)  # reported by the reconciler
             # One number per write, kept through its merges with saves that slip in: every
             # text that was on disk with it holds this write's edits. Never reused, even if
             # the write does not land, since a save may have been loaded from it meanwhile.
@@ -88,6 +93,7 @@ class PlanWriter:
             except (FileNotReady, StoreConflict) as exc:
                 # An editor is mid-save (or saving non-stop): try again shortly.
                 log.warning("plan_write_delayed", reason=str(exc))
+                await self._delayed()
                 await anyio.sleep(RETRY_SECONDS)
                 continue
             if result.revision and read_revision(text) == result.revision:

@@ -17,6 +17,7 @@ import structlog
 from orchestrator.adapters.clock import iso
 from orchestrator.adapters.filestore import FileNotReady
 from orchestrator.adapters.probes import Probes, measure
+from orchestrator.adapters.text_files import plan_too_large
 from orchestrator.decisions import checklist
 from orchestrator.decisions.actions import Action, StartTask
 from orchestrator.decisions.retro import pending as metrics_pending
@@ -25,9 +26,10 @@ from orchestrator.decisions.scheduler import PLAN_INTEGRATION, Limits, RunState,
 from orchestrator.decisions.verdicts import ACTIVE
 from orchestrator.runtime.agent_pool import AgentPool
 from orchestrator.runtime.executor import Executor
+from orchestrator.runtime.faults import Faults
 from orchestrator.runtime.ledger import grouped, restore_edits
 from orchestrator.runtime.services import Services
-from protocol import FAILED, Plan, check_plan, parse_plan, read_revision
+from protocol import FAILED, Plan, PlanError, check_plan, parse_plan, read_revision
 
 log = structlog.get_logger()
 
@@ -45,6 +47,7 @@ class Reconciler:
         services: Services,
         executor: Executor,
         agents: AgentPool,
+        faults: Faults,
         *,
         probes: Probes,
         force: bool,
@@ -54,6 +57,7 @@ class Reconciler:
         self._s = services
         self._executor = executor
         self._agents = agents
+        self._faults = faults
         self._probes = probes
         self._force = force  # start even when a checklist item fails
         self._status = status  # the one-line summary for systemd
@@ -73,9 +77,16 @@ class Reconciler:
             text, raw = await anyio.to_thread.run_sync(s.store.read, config.plan_path)
         except FileNotReady:
             log.debug("plan_not_ready", file=str(config.plan_path))
+            await self._faults.plan_unreadable()
             return
+        self._faults.plan_readable()
         digest = _digest(raw)
         if digest == self.decided:
+            return
+        too_large = plan_too_large(len(raw), config.max_plan_mb)
+        if too_large is not None:  # refused unparsed: parsing it is what would take minutes
+            self._report_invalid(digest, [PlanError(too_large, file=config.plan_file)])
+            self.decided = digest
             return
         for _ in range(_MAX_ROUNDS):
             if writer.known is not None and writer.known[0] == text:
@@ -123,6 +134,7 @@ class Reconciler:
                         continue  # decide on what is on disk now
                 self._check_done(plan)
                 break
+            actions = await self._faults.hold_starts(actions)
             if any(isinstance(a, StartTask) for a in actions) and not await self._preflight(plan):
                 actions = [a for a in actions if not isinstance(a, StartTask)]
             after = await self._executor.apply(actions)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.adapters.async_journal import AsyncJournal
 from orchestrator.adapters.clock import Clock
 from orchestrator.adapters.filestore import FileStore
-from orchestrator.adapters.journal import AsyncJournal
 from orchestrator.adapters.worktrees import Worktrees
 from orchestrator.config import Config
 from orchestrator.decisions.scheduler import run_budget

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -161,17 +162,23 @@ def test_send_appends_a_message_that_reads_back(
     )
 
 
+def send_refused(plan_dir: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run send with ``args``; check it exits 1 and leaves the log as it was; its stderr."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    before = log.read_bytes()
+    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update"]
+    assert main([*argv, *args]) == 1
+    assert log.read_bytes() == before
+    return capsys.readouterr().err
+
+
 def test_send_refuses_a_bad_deadline_in_one_line(
     plan_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    log = plan_dir / "INTER_AGENT_MESSAGES.md"
-    before = log.read_text(encoding="utf-8")
-    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update"]
-    assert main([*argv, "--deadline", "tomorrow", "x"]) == 1
-    assert capsys.readouterr().err == (
+    """A deadline that is not ISO 8601 is a one-line error; nothing is written."""
+    assert send_refused(plan_dir, capsys, "--deadline", "tomorrow", "x") == (
         "baton: DEADLINE must be an ISO 8601 date-time, got 'tomorrow'\n"
     )
-    assert log.read_text(encoding="utf-8") == before
 
 
 def test_status_shows_sla_left_and_what_waits_for_a_person(
@@ -205,3 +212,71 @@ def test_status_shows_sla_left_and_what_waits_for_a_person(
     assert any(e.startswith("blocker T1") for e in data["escalations"])
     assert main(["status", "--dir", str(plan_dir)]) == 0
     assert "min left" in capsys.readouterr().out
+
+
+OPEN_BLOCK = (
+    "---\nFROM: person\nTO: builder-jwt-001\nTYPE: Update\nTIMESTAMP: 2026-01-01T09:00:00Z\n"
+)
+
+
+def test_send_refuses_a_log_that_ends_in_an_open_block(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """send does not report success for a message that would land inside a person's open
+    block: it names the open block's line, exits 1 and leaves the log as it was."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    text = log.read_text(encoding="utf-8") + "\n" + OPEN_BLOCK
+    log.write_text(text, encoding="utf-8")
+    line = text.count("\n") - OPEN_BLOCK.count("\n") + 1
+    assert send_refused(plan_dir, capsys, "x") == (
+        f"baton: {log}:{line}: message block has no closing '---': it is not delivered, "
+        "and nothing can be appended after it until it is closed\n"
+    )
+
+
+def test_validate_reports_an_open_block_with_its_line(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """validate reports a block with no closing '---' at its line and exits 1."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    text = log.read_text(encoding="utf-8") + "\n" + OPEN_BLOCK.rstrip("\n")
+    log.write_text(text, encoding="utf-8")
+    assert main(["validate", "--dir", str(plan_dir)]) == 1
+    line = text.count("\n") - OPEN_BLOCK.count("\n") + 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{log}:{line}: message block has no closing '---': it is not delivered, "
+        "and nothing can be appended after it until it is closed",
+        "baton: 1 error(s)",
+    ]
+
+
+def test_send_refuses_an_argument_that_is_not_utf8(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A non-UTF-8 argument (as a shell passes raw bytes) is a one-line error, not a
+    traceback, and nothing is written."""
+    assert send_refused(plan_dir, capsys, os.fsdecode(b"caf\xe9 au lait")) == (
+        "baton: TEXT is not UTF-8 (byte 0xe9 at position 3); the message log is UTF-8\n"
+    )
+
+
+def test_validate_refuses_a_plan_over_the_size_limit(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan over 5 MB is refused in one line, unread; max_plan_mb in baton.toml sets the
+    limit."""
+    plan = plan_dir / "MULTI_AGENT_PLAN.md"
+    good = plan.read_text(encoding="utf-8")
+    plan.write_text(good + "\n<!-- " + "x" * 5_100_000 + " -->\n", encoding="utf-8")
+    size = plan.stat().st_size / 1_000_000
+    assert main(["validate", "--dir", str(plan_dir)]) == 1
+    assert capsys.readouterr().err == (
+        f"baton: {plan}: the plan is {size:.3g} MB, over the 5 MB limit "
+        "(max_plan_mb in baton.toml)\n"
+    )
+    plan.write_text(good, encoding="utf-8")
+    (plan_dir / "baton.toml").write_text("max_plan_mb = 0.01\n", encoding="utf-8")
+    assert main(["status", "--dir", str(plan_dir)]) == 1
+    assert "over the 0.01 MB limit" in capsys.readouterr().err
+    (plan_dir / "baton.toml").write_text("max_plan_mb = 1\n", encoding="utf-8")
+    assert main(["validate", "--dir", str(plan_dir)]) == 0

@@ -214,6 +214,7 @@ def test_uncommented_values_are_the_defaults(tmp_path: Path) -> None:
         "max_turns",
         "max_tokens",
         "command_timeout_seconds",
+        "max_plan_mb",
     ):
         assert getattr(cfg, name) == getattr(defaults, name), name
     sonnet, builtin = cfg.models["Sonnet 4"], DEFAULT_MODELS["Sonnet 4"]

@@ -187,3 +187,75 @@ async def test_a_failing_progress_observer_does_not_stop_the_run(plan_repo: Path
         assert await daemon.run() == 0
     plan = parse_plan((plan_repo / "MULTI_AGENT_PLAN.md").read_text(encoding="utf-8"))
     assert [t.status for t in plan.tasks] == ["Completed"] * 7
+
+
+async def test_a_missing_base_branch_is_said_once_and_waited_for(plan_repo: Path) -> None:
+    """With the base branch deleted, no task fails: Baton says once that it is missing and
+    waits; once it exists again, the task gets its worktree and the run goes on."""
+    git(plan_repo, "checkout", "-q", "-b", "work")
+    git(plan_repo, "branch", "-q", "-D", "main")
+    rec = Recorder()
+    config = make_config(plan_repo, 'base_branch = "main"\n', agents="manual")
+    with capture_logs() as logs:
+        async with running_daemon(config, rec) as daemon:
+            await rec.wait_for(lambda: rec.seen("base_branch_missing"))
+            await daemon.reconcile()  # another pass decides again: still not said twice
+            assert not rec.seen("worktree_ready")
+            git(plan_repo, "branch", "main", "work")
+            await rec.wait_for(lambda: rec.seen("worktree_ready", task_id="T1"))
+    missing = [e for e in logs if e["event"] == "base_branch_missing"]
+    assert [(e["log_level"], e["branch"]) for e in missing] == [("error", "main")]
+    assert any(e["event"] == "base_branch_found" for e in logs)
+    assert "Failed" not in {t.status for t in parse_plan(read_plan(plan_repo)).tasks}
+
+
+@pytest.mark.parametrize("how", ["file deleted", "directory renamed"])
+async def test_a_plan_gone_mid_run_is_said_once(plan_repo: Path, how: str) -> None:
+    """A plan file deleted, or its directory renamed, while the daemon runs is one warning
+    (not silence, not one per pass); when it is back, that is said too."""
+    rec = Recorder()
+    config = make_config(plan_repo, "reconcile_seconds = 0.05\n", agents="manual")
+    text = read_plan(plan_repo)
+    moved = plan_repo.with_name("moved")
+    with capture_logs() as logs:
+        async with running_daemon(config, rec) as daemon:
+            await rec.wait_for(lambda: rec.seen("task_started", task_id="T1"))
+            if how == "file deleted":
+                (plan_repo / PLAN).unlink()
+            else:
+                plan_repo.rename(moved)
+            await rec.wait_for(lambda: rec.seen("plan_missing"))
+            for _ in range(3):
+                await daemon.reconcile()  # more passes, nothing more said
+            if how == "file deleted":
+                (plan_repo / PLAN).write_text(text, encoding="utf-8")
+            else:
+                moved.rename(plan_repo)
+            await rec.wait_for(lambda: rec.seen("plan_found"))
+    said = [(e["log_level"], e["reason"]) for e in logs if e["event"] == "plan_missing"]
+    reason = "the plan file is gone" if how == "file deleted" else "the plan directory is gone"
+    assert len(said) == 1
+    assert said[0][0] == "warning"
+    assert said[0][1].startswith(reason)
+    assert not moved.exists()  # renamed back: nothing was made at the old path meanwhile
+
+
+async def test_a_plan_over_the_size_limit_is_refused(plan_repo: Path) -> None:
+    """A plan over max_plan_mb is reported as plan_invalid without being parsed, nothing is
+    written, and the run starts once it is back under the limit."""
+    good = read_plan(plan_repo)
+    big = good + "\n<!-- " + "x" * 60_000 + " -->\n"
+    (plan_repo / PLAN).write_text(big, encoding="utf-8")
+    rec = Recorder()
+    config = make_config(plan_repo, "max_plan_mb = 0.05\n", agents="manual")
+    async with running_daemon(config, rec):
+        await rec.wait_for(lambda: rec.seen("plan_invalid"))
+        assert read_plan(plan_repo) == big
+        (plan_repo / PLAN).write_text(good, encoding="utf-8")
+        await rec.wait_for(lambda: rec.seen("task_started", task_id="T1"))
+    [invalid] = [f for e, f in rec.events if e == "plan_invalid"]
+    assert invalid["line"] == 0
+    size = len(big.encode("utf-8")) / 1_000_000
+    assert invalid["reason"] == (
+        f"the plan is {size:.3g} MB, over the 0.05 MB limit (max_plan_mb in baton.toml)"
+    )

@@ -13,9 +13,9 @@ from typing import get_args
 import anyio
 
 from agents import ManualAgent
+from orchestrator.adapters.async_journal import AsyncJournal
 from orchestrator.adapters.clock import ManualClock
 from orchestrator.adapters.filestore import FileStore
-from orchestrator.adapters.journal import AsyncJournal
 from orchestrator.adapters.notify_hook import NotifyHook
 from orchestrator.adapters.worktrees import Worktrees
 from orchestrator.decisions import actions
@@ -168,7 +168,7 @@ async def test_the_executor_runs_alone_on_real_parts(plan_repo: Path) -> None:
     store = FileStore()
     parent = plan_repo.parent / "worktrees"
     current: list[Plan] = [parse_plan((plan_repo / PLAN).read_text(encoding="utf-8"))]
-    writer = PlanWriter(store, lambda: config, lambda: current[0], parent, lambda: None)
+    writer = PlanWriter(store, lambda: config, lambda: current[0], parent, lambda: None, _nothing)
     writer.valid.set()
     services = Services(
         config=lambda: config,
@@ -186,6 +186,7 @@ async def test_the_executor_runs_alone_on_real_parts(plan_repo: Path) -> None:
             services,
             lambda task, cfg: ManualAgent(),
             tg,
+            ensure=lambda task: services.worktrees.ensure(task.worktree, task.branch),
             started=_nothing,
             events=_nothing,
             ended=lambda: None,

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from orchestrator.adapters.clock import ManualClock, iso
 from protocol import parse_messages, parse_plan, render_message, set_cell
@@ -353,3 +354,35 @@ async def test_a_persons_resolution_goes_to_the_blocked_agent(plan_repo: Path) -
             lambda: parse_plan(plan(plan_repo)).task("T1").status == "In Progress"  # type: ignore[union-attr]
         )
     assert messages_of(plan_repo, "Directive") == ["('architect-001',): Use the EU region."]
+
+
+async def test_an_open_block_is_reported_and_baton_writes_before_it(plan_repo: Path) -> None:
+    """A log ending in a block with no closing '---' is reported once with its line; the
+    Orchestrator's answer goes in just before it, and the open block stays last, untouched."""
+    start_t1(plan_repo)
+    question = render_message(
+        sender="architect-001",
+        to="Orchestrator",
+        type="Question",
+        timestamp="2026-01-01T09:00:00Z",
+        task="T1",
+        text="REST or gRPC?",
+    )
+    opened = (
+        "---\nFROM: person\nTO: architect-001\nTYPE: Update\n"
+        "TIMESTAMP: 2026-01-01T09:30:00Z\nSTATUS: Sent\n\nhalf a thought\n"
+    )
+    head = NEW_MESSAGES_FILE + "\n" + question + "\n"
+    path = plan_repo / MESSAGES
+    rec = Recorder()
+    config = make_config(plan_repo, '[orchestrator]\nanswer = "gRPC"\n', agents="manual")
+    with capture_logs() as logs:
+        async with running_daemon(config, rec), watching(plan_repo, rec):
+            await rec.wait_for(lambda: rec.seen("task_started", task_id="T1"))
+            save(path, head + opened, style="rename")
+            await rec.wait_for(lambda: statuses(plan_repo).get("gRPC") == "Acknowledged")
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n\n" + opened)
+    assert messages_of(plan_repo, "Directive") == ["('architect-001',): gRPC"]
+    reported = [e for e in logs if e["event"] == "message_unterminated"]
+    assert [(e["line"], e["log_level"]) for e in reported] == [(head.count("\n") + 1, "warning")]

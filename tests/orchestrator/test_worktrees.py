@@ -11,6 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from orchestrator.adapters.worktrees import (
+    BaseBranchMissing,
     EnsureResult,
     WorktreeError,
     Worktrees,
@@ -337,3 +338,26 @@ async def test_git_failure_becomes_one_line_error(git_repo: Path, parent: Path) 
     assert "\n" not in caught.value.reason
     assert "no-such-branch" in caught.value.reason
     assert not (parent / "t1").exists()
+
+
+async def test_a_missing_base_branch_is_its_own_error(git_repo: Path, parent: Path) -> None:
+    """ensure names a base branch that does not exist (quotes intact), as BaseBranchMissing;
+    missing_base says which, and nothing once it exists again."""
+    trees = Worktrees(git_repo, parent, base_branch="release")
+
+    with pytest.raises(BaseBranchMissing) as caught:
+        await trees.ensure("t1", "baton/T1")
+
+    assert caught.value.reason == "base branch 'release' does not exist"
+    assert caught.value.branch == "release"
+    assert await trees.missing_base() == "release"
+    git(git_repo, "branch", "release")
+    assert await trees.missing_base() is None
+    assert (await trees.ensure("t1", "baton/T1")).created
+
+
+async def test_git_errors_keep_their_quotes(trees: Worktrees) -> None:
+    """git's own quotes survive the one-line reason (``'main'``, not ``'main``)."""
+    with pytest.raises(WorktreeError) as caught:
+        await anyio.to_thread.run_sync(trees._call, None, "branch", "b", "no-such")
+    assert caught.value.reason == "fatal: not a valid object name: 'no-such'"

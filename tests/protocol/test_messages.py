@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import protocol.messages
-from protocol._errors import EditConflictError, MessageError
+from protocol._errors import EditConflictError, MessageError, UnterminatedBlockError
 from protocol._text import Span
 from protocol.messages import (
     MESSAGE_STATUSES,
@@ -492,6 +492,65 @@ def test_append_refuses_a_broken_block() -> None:
     for bad in (GOOD[:-4], GOOD + GOOD, "hello\n", block(*valid_headers(TYPE="Memo"))):
         with pytest.raises(ValueError, match="not exactly one complete message"):
             append_message(EXAMPLE, bad)
+
+
+OPEN = "---\nFROM: person\nTO: builder-a\nTYPE: Update\nTIMESTAMP: 2025-12-13T12:00:00Z\n"
+
+
+def test_a_block_left_open_is_reported_with_its_line() -> None:
+    """A log that ends in a block with no closing '---' says where that block opens."""
+    text = EXAMPLE + "\n" + OPEN + "STATUS: Sent\n\nstill typing\n"
+    batch = parse_messages(text)
+    line = EXAMPLE.count("\n") + 2
+    assert batch.unclosed is not None
+    assert (batch.unclosed.line, batch.unclosed.start) == (line, len(EXAMPLE) + 1)
+    assert parse_messages(EXAMPLE).unclosed is None
+    assert parse_messages(EXAMPLE + "\n---\n").unclosed is None  # may still become prose
+
+
+@pytest.mark.parametrize("tail", [OPEN, OPEN + "STATUS: Sent", OPEN + "STATUS: Sent\n\nbody\n"])
+def test_append_refuses_a_log_that_ends_in_an_open_block(tail: str) -> None:
+    """Appending after an open block would close it with the new block's '---': refused,
+    naming the open block's line (a last line without its newline counts as written)."""
+    text = EXAMPLE + "\n" + tail
+    with pytest.raises(UnterminatedBlockError) as caught:
+        append_message(text, GOOD)
+    assert caught.value.line == EXAMPLE.count("\n") + 2
+    assert "no closing '---'" in caught.value.reason
+
+
+def test_append_before_an_open_block_keeps_it_open_at_the_end() -> None:
+    """With before_open, the new block goes in just before the open one, which stays last
+    and open, byte for byte."""
+    tail = OPEN + "STATUS: Sent\n\nstill typing"
+    text = EXAMPLE + "\n" + tail
+    new = append_message(text, GOOD, before_open=True)
+    assert new == EXAMPLE + "\n" + GOOD + "\n" + tail
+    batch = parse_messages(new + "\n")
+    assert [m.text for m in batch.messages][-1] == "still here"
+    assert batch.unclosed is not None
+    assert new[batch.unclosed.start :] == tail
+    assert append_message(EXAMPLE, GOOD, before_open=True) == append_message(EXAMPLE, GOOD)
+
+
+def test_a_fenced_example_in_the_last_message_is_not_an_open_block() -> None:
+    """A message whose body shows a message in a code fence is closed; appending works."""
+    body = "Write it like this:\n\n```\n---\nFROM: you\nTO: me\n```"
+    text = EXAMPLE + "\n" + block(*valid_headers(), body=body)
+    assert parse_messages(text).unclosed is None
+    assert parse_messages(append_message(text, GOOD)).messages[-1].text == "still here"
+
+
+def test_a_long_log_is_checked_from_its_tail() -> None:
+    """An open block far down a long log is found; the messages before it do not matter."""
+    many = "".join(
+        "\n" + block(*valid_headers(TIMESTAMP=f"2025-12-13T10:00:{n % 60:02d}Z"))
+        for n in range(3000)
+    )
+    text = NEW_MESSAGES_FILE + many + "\n" + OPEN
+    with pytest.raises(UnterminatedBlockError) as caught:
+        append_message(text, GOOD)
+    assert caught.value.line == text.count("\n") - OPEN.count("\n") + 1
 
 
 def test_set_status_on_the_example() -> None:

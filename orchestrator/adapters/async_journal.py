@@ -1,0 +1,88 @@
+"""The daemon's journal: :class:`~orchestrator.adapters.journal.Journal` run off the event
+loop, with what the decisions read kept in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from orchestrator.adapters.journal import Intent, Journal
+from orchestrator.decisions.scheduler import TaskState
+
+
+class AsyncJournal:
+    """Each task's :class:`TaskState` and the money spent, kept beside the journal that
+    records them.
+
+    It is opened (:meth:`open`) before anything else of a run is built, so every part holds
+    a journal that exists; the run closes it last.
+    """
+
+    def __init__(self, journal: Journal, states: dict[str, TaskState], spent: float) -> None:
+        self.sync = journal
+        self.states = states  # what the journal remembers of each task, read by the scheduler
+        self.spent_usd = spent  # every dollar recorded, the orchestrator's own calls included
+
+    @classmethod
+    async def open(cls, path: Path, opener: Callable[[Path], Journal] = Journal) -> AsyncJournal:
+        """Open (or, with another ``opener``, rebuild) the journal at ``path``."""
+
+        def load() -> AsyncJournal:
+            journal = opener(path)
+            return cls(journal, journal.task_states(), journal.spent_usd())
+
+        return await anyio.to_thread.run_sync(load)
+
+    @property
+    def path(self) -> Path:
+        return self.sync.path
+
+    async def close(self) -> None:
+        await anyio.to_thread.run_sync(self.sync.close)
+
+    async def begin(
+        self, key: str, kind: str, payload: dict[str, Any], state: TaskState, task_id: str
+    ) -> bool:
+        """Record an intent and the task state it leads to (see :meth:`Journal.begin`)."""
+        fresh = await anyio.to_thread.run_sync(self.sync.begin, key, kind, payload, state, task_id)
+        self.states[task_id] = state
+        return fresh
+
+    async def done(self, key: str, state: str = "done") -> None:
+        await anyio.to_thread.run_sync(self.sync.done, key, state)
+
+    async def pending(self) -> list[Intent]:
+        return await anyio.to_thread.run_sync(self.sync.pending)
+
+    async def events(self, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
+        """Append audit events ``(kind, task_id, payload)``."""
+
+        def record() -> None:
+            for kind, task_id, payload in rows:
+                self.sync.event(kind, task_id, **payload)
+
+        if rows:
+            await anyio.to_thread.run_sync(record)
+
+    async def mark(self, key: str, value: str) -> bool:
+        return await anyio.to_thread.run_sync(self.sync.mark, key, value)
+
+    async def set_mark(self, key: str, value: str) -> None:
+        await anyio.to_thread.run_sync(self.sync.set_mark, key, value)
+
+    async def marks(self, prefix: str) -> dict[str, str]:
+        return await anyio.to_thread.run_sync(self.sync.marks, prefix)
+
+    async def add_cost(
+        self, task_id: str, model: str, tokens: Mapping[str, int], usd: float
+    ) -> None:
+        await anyio.to_thread.run_sync(self.sync.add_cost, task_id, model, tokens, usd)
+        self.spent_usd += usd
+
+    async def restore_if_missing(self) -> bool:
+        """Write the journal file back if someone deleted it (see :meth:`Journal`)."""
+        return await anyio.to_thread.run_sync(self.sync.restore_if_missing)
