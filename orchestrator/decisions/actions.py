@@ -239,12 +239,17 @@ def kind_of(action: Journaled) -> str:
     return _KIND_OF[type(action)]
 
 
+def start_key(task_id: str, attempt: int) -> str:
+    """The journal key of the start of ``attempt`` of ``task_id``."""
+    return f"start:{task_id}:{attempt}"
+
+
 def intent_key(action: Journaled) -> str:
     """The journal key of an action: the same decision always gets the same key, so a
     replay or a second decision of it is recognised (its idempotency key)."""
     match action:
         case StartTask():
-            return f"start:{action.task_id}:{action.attempt}"
+            return start_key(action.task_id, action.attempt)
         case AdoptTask():
             return f"adopt:{action.task_id}:{action.attempt}"
         case FinishTask():

@@ -46,6 +46,7 @@ from orchestrator.decisions.actions import (
     WriteMetrics,
     intent_key,
     kind_of,
+    start_key,
     to_payload,
 )
 from orchestrator.decisions.scheduler import TaskState
@@ -125,7 +126,9 @@ class Executor:
                 batch.starts.append((action, edit, previous))
             case ResumeTask(task_id, attempt):
                 log.info("task_resumed", task_id=task_id, attempt=attempt)
-                self._agents.spawn(task_id, attempt, None)
+                # A start replayed before the first plan was read could not spawn its
+                # agent: this one marks that start done once its worktree is ready.
+                self._agents.spawn(task_id, attempt, start_key(task_id, attempt))
             case AdoptTask(task_id, attempt, agent_id, at):
                 await self._begin(action, TaskState(attempt, True, None, at, True))
                 batch.edits.append(pw.adopt(task_id, agent_id, at))
