@@ -37,8 +37,7 @@ from orchestrator.decisions.actions import from_journal
 from orchestrator.decisions.verdicts import AgentEvent, on_agent_event
 from orchestrator.routing.router import Router
 from orchestrator.runtime.agent_factory import AgentFactory
-from orchestrator.runtime.agent_pool import AgentFactory as MakeAgent
-from orchestrator.runtime.agent_pool import AgentPool, Running
+from orchestrator.runtime.agent_pool import AgentPool, MakeAgent, Running
 from orchestrator.runtime.executor import Executor
 from orchestrator.runtime.faults import Faults
 from orchestrator.runtime.orchestrator_inbox import OrchestratorInbox

@@ -24,7 +24,7 @@ log = structlog.get_logger()
 
 _INBOX_SIZE = 1000
 
-AgentFactory = Callable[[Task, Config], Agent]
+MakeAgent = Callable[[Task, Config], Agent]  # builds the agent of a task, by the config in force
 
 
 @dataclass
@@ -46,7 +46,7 @@ class AgentPool:
     def __init__(
         self,
         services: Services,
-        make_agent: AgentFactory,
+        make_agent: MakeAgent,
         tg: TaskGroup,
         *,
         ensure: Callable[[Task], Awaitable[EnsureResult]],
