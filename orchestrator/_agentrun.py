@@ -67,8 +67,9 @@ async def _run_agent(d: Daemon, running: Running, task: Task, intent_key: str | 
                 d.report("worktree_ready", task_id=task_id, path=str(result.path))
                 if result.created:
                     assert d.journal is not None
-                    await anyio.to_thread.run_sync(
-                        lambda: d.journal.event(  # type: ignore[union-attr]
+                    journal = d.journal
+                    await d.journaled(
+                        lambda: journal.event(
                             "worktree_created",
                             task_id,
                             attempt=running.attempt,

@@ -154,7 +154,7 @@ class Context:
         daemon = self._daemon
         assert daemon.journal is not None
         journal, task_id = daemon.journal, self.brief.task_id
-        await anyio.to_thread.run_sync(lambda: journal.add_cost(task_id, model, tokens, usd))
+        await daemon.journaled(lambda: journal.add_cost(task_id, model, tokens, usd))
         daemon.spent += usd
 
     def budget_left(self) -> float | None:

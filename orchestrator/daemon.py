@@ -14,7 +14,7 @@ import gc
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import structlog
@@ -25,6 +25,7 @@ from orchestrator import _agentrun, _retro, backends, checklist
 from orchestrator import _planwrites as pw
 from orchestrator._agentrun import Running
 from orchestrator._ledger import Ledger, grouped, restore_edits
+from orchestrator._retry import Backoff, Retry, RetryingStore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
 from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
@@ -65,8 +66,9 @@ log = structlog.get_logger()
 
 AgentFactory = Callable[[Task, Config], Agent]
 Progress = Callable[[str, Mapping[str, Any]], None]
+T = TypeVar("T")
 _MAX_ROUNDS = 8  # decisions per change; each round acts on the text the last one wrote
-_RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
+_RETRY_SECONDS = 0.5  # pause before writing again while an editor is mid-save
 _SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
 _GC_THRESHOLD = 50_000  # allocations between young-generation collections (default 700)
 _TIMER_SECONDS = 1.0  # how often SLA timers and message deadlines are checked
@@ -90,11 +92,13 @@ class Daemon:
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.store = store or FileStore()
+        self.progress = progress
+        # Writes the disk refuses are tried again until they land: see orchestrator/_retry.py.
+        self.retry = Retry(self.clock, self.report)
+        self.store = RetryingStore(store or FileStore(), self.retry)
         self.notifier = notifier or SdNotifier()
         self.agent_factory = agent_factory or functools.partial(backends.make_agent, self)
         self._client: Any = None  # the model API client, made when a claude agent first needs it
-        self.progress = progress
         self.exit_when_done = exit_when_done
         self.probes = probes or checklist.Probes()
         self.force = force  # start even when a checklist item fails
@@ -213,6 +217,8 @@ class Daemon:
             self.wake()
 
     async def _loop(self) -> None:
+        backoff = Backoff()
+        failing: str | None = None  # the error of the passes failing since the last good one
         while True:
             await self._wake.wait()
             self._wake = anyio.Event()
@@ -222,10 +228,26 @@ class Daemon:
                 if self.plan is not None and self._valid.is_set():
                     await self.orchestrator.triage(self.plan)
             except Exception as exc:  # one failed pass must not take the daemon down
-                log.exception("reconcile_failed", error=str(exc))
+                # Logged once while it keeps failing the same way, not on every attempt.
+                if str(exc) != failing:
+                    failing = str(exc)
+                    where = {"file": str(exc.filename)} if isinstance(exc, OSError) else {}
+                    log.exception("reconcile_failed", error=failing, **where)
+                self.report("reconcile_failed", error=failing)
                 self._decided = None
-                await anyio.sleep(_RETRY_SECONDS)
+                await self.clock.sleep(backoff.next())
                 self.wake()
+            else:
+                if failing is not None:
+                    log.info("reconcile_recovered", error=failing)
+                    self.report("reconcile_recovered")
+                    failing = None
+                    backoff.reset()
+
+    async def journaled(self, fn: Callable[..., T], *args: Any) -> T:
+        """A journal write, in a worker thread, tried again until the disk takes it."""
+        assert self.journal is not None
+        return await self.retry.in_thread(self.journal.path, fn, *args)
 
     # -- reading and deciding ------------------------------------------------------------
 
@@ -412,7 +434,7 @@ class Daemon:
     async def _begin(self, key: str, action: object, task_id: str, state: TaskState) -> bool:
         assert self.journal is not None
         payload = {"type": type(action).__name__, **asdict(action)}  # type: ignore[call-overload]
-        fresh = await anyio.to_thread.run_sync(
+        fresh = await self.journaled(
             self.journal.begin, key, payload["type"], payload, state, task_id
         )
         self._states[task_id] = state
@@ -421,7 +443,7 @@ class Daemon:
     def _done_later(self, key: str, state: str = "done") -> Callable[[], Any]:
         async def done() -> None:
             assert self.journal is not None
-            await anyio.to_thread.run_sync(self.journal.done, key, state)
+            await self.journaled(self.journal.done, key, state)
 
         return done
 
@@ -440,10 +462,8 @@ class Daemon:
                 return
             # A person changed the Status cell first: their value wins, the start is void.
             assert self.journal is not None
-            await anyio.to_thread.run_sync(self.journal.done, key, "cancelled")
-            await anyio.to_thread.run_sync(
-                self.journal.begin, f"undo:{key}", "undo", {}, previous, a.task_id
-            )
+            await self.journaled(self.journal.done, key, "cancelled")
+            await self.journaled(self.journal.begin, f"undo:{key}", "undo", {}, previous, a.task_id)
             self._states[a.task_id] = previous
             log.info("task_start_cancelled", task_id=a.task_id, reason="status changed by someone")
 
@@ -597,7 +617,7 @@ class Daemon:
                 await self.write_plan([pw.finish(p["task_id"], p["status"], p["at"], duration)])
             elif intent.kind == "AdoptTask":
                 await self.write_plan([pw.adopt(p["task_id"], p["agent_id"], p["at"])])
-            await anyio.to_thread.run_sync(self.journal.done, intent.key, "done")
+            await self.journaled(self.journal.done, intent.key, "done")
         self.wake()
 
 

@@ -5,7 +5,9 @@ in the same transaction that moves the task's remembered state: after ``kill -9`
 daemon replays the pending intents (each is harmless to repeat) before deciding anything
 new, so no task is started twice for one attempt and nothing half-done is forgotten.
 
-The methods are synchronous and thread-safe; the daemon calls them off the event loop.
+The methods are synchronous and thread-safe; the daemon calls them off the event loop. A
+write the disk refuses (full, read-only, an I/O error) is rolled back and raises
+:class:`JournalWriteFailed`, which names this file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.filestore import WriteFailed
 from orchestrator.scheduler import TaskState
 
 _SCHEMA = """
@@ -61,6 +64,22 @@ CREATE TABLE IF NOT EXISTS costs (
 """
 
 
+# SQLite's primary result codes that mean the disk, not the statement, is at fault.
+_DISK_FAULTS = {
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PERM,
+}
+
+
+class JournalWriteFailed(WriteFailed):
+    """A journal transaction the disk refused; it was rolled back, so nothing changed."""
+
+    event = "journal_write_failed"
+
+
 @dataclass(frozen=True)
 class Intent:
     key: str
@@ -88,13 +107,24 @@ class Journal:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if (exc.sqlite_errorcode & 0xFF) not in _DISK_FAULTS:
+                    raise
+                self._rollback()
+                raise JournalWriteFailed(self.path, str(exc)) from exc
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (it does on SQLITE_FULL): then there is none.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 
-from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
+from orchestrator.filestore import FileNotReady, Store, StoreConflict
 from protocol import (
     EditConflictError,
     Message,
@@ -46,7 +46,7 @@ ALL, ORCHESTRATOR = "All", "Orchestrator"
 OrchestratorInbox = Callable[[Sequence[Message]], Awaitable[set[str]]]  # → ids Resolved
 
 
-async def append_to_log(store: FileStore, path: Path, block: str) -> None:
+async def append_to_log(store: Store, path: Path, block: str) -> None:
     """Append one rendered message to the log, creating the log when it is missing; an
     editor mid-save is waited out, never taken for an empty log."""
 
@@ -210,7 +210,7 @@ class Router:
                 for task_id, message_id in done:
                     journal.event("message_delivered", task_id, message_id=message_id)
 
-            await anyio.to_thread.run_sync(record)
+            await self.daemon.journaled(record)
 
     async def on_agent_started(self, running: Running) -> None:
         """Give a starting agent what was held for it (messages to it or to All), and mark

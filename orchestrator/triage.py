@@ -76,9 +76,7 @@ class Orchestrator:
         return self.daemon.clock.now()
 
     async def _mark(self, key: str, value: str = "") -> bool:
-        return bool(
-            await anyio.to_thread.run_sync(self.journal.mark, key, value or iso(self.now()))
-        )
+        return bool(await self.daemon.journaled(self.journal.mark, key, value or iso(self.now())))
 
     # -- the inbox ---------------------------------------------------------------------------
 
@@ -299,7 +297,7 @@ class Orchestrator:
             if last is not None and now - last < remind:
                 continue
             first = last is None
-            await anyio.to_thread.run_sync(self.journal.set_mark, f"sla_breached:{key}", iso(now))
+            await self.daemon.journaled(self.journal.set_mark, f"sla_breached:{key}", iso(now))
             waited = int((now - since).total_seconds() // 60)
             limit = self.daemon.config.triage_sla_minutes
             summary = f"Blocker on {entry.task_id} unresolved for {waited} min (SLA {limit:g} min)"
