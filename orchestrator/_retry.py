@@ -92,3 +92,6 @@ class RetryingStore:
 
     async def update(self, path: Path, edit: Callable[[str], str]) -> str:
         return await self.retry.until_written(path, lambda: self.store.update(path, edit))
+
+    async def create(self, path: Path, text: str) -> None:
+        await self.retry.until_written(path, lambda: self.store.create(path, text))

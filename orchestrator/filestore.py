@@ -82,6 +82,8 @@ class Store(Protocol):
 
     async def update(self, path: Path, edit: Callable[[str], str]) -> str: ...
 
+    async def create(self, path: Path, text: str) -> None: ...
+
 
 def _load_renameat2() -> Callable[[bytes, bytes], int] | None:
     try:
@@ -163,6 +165,34 @@ class FileStore:
         return removed
 
     # -- writing ----------------------------------------------------------------------------
+
+    async def create(self, path: Path, text: str) -> None:
+        """Write ``text`` as the file when it is missing (or empty), whole or not at all."""
+        lock = self._locks.setdefault(path, anyio.Lock())
+        async with lock:
+            await anyio.to_thread.run_sync(self._create, path, text)
+
+    def _create(self, path: Path, text: str) -> None:
+        try:
+            empty = path.stat().st_size == 0
+        except FileNotFoundError:
+            empty = False
+        else:
+            if not empty:
+                return
+        tmp = self._temp(path, text.encode("utf-8"), new=not empty)
+        try:
+            if empty:
+                os.replace(tmp, path)
+            else:
+                os.link(tmp, path)  # never over a file someone created meanwhile
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise WriteFailed.of(path, exc) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._sync_dir(path)
 
     async def update(self, path: Path, edit: Callable[[str], str]) -> str:
         """Apply ``edit`` to the file atomically; returns the text now on disk."""
@@ -261,19 +291,22 @@ class FileStore:
         self._sync_dir(path)
         return True
 
-    def _temp(self, path: Path, data: bytes) -> Path:
-        """A complete, fsynced copy of ``data`` beside ``path``; on any failure, none."""
+    def _temp(self, path: Path, data: bytes, *, new: bool = False) -> Path:
+        """A complete, fsynced copy of ``data`` beside ``path``, with its mode and owner (a
+        ``new`` file: the umask's); on any failure, none."""
         tmp = path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}-{next(self._counter)}.tmp")
-        st = path.stat()
+        st = None if new else path.stat()
+        mode = st.st_mode & 0o7777 if st is not None else 0o666
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, st.st_mode & 0o7777)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         except OSError as exc:  # a read-only directory, or no inode left
             raise WriteFailed.of(path, exc) from exc
         try:
             try:
                 self._write_all(fd, data)
-                os.fchmod(fd, st.st_mode & 0o7777)
-                if st.st_uid != os.geteuid() or st.st_gid != os.getegid():
+                if st is not None:
+                    os.fchmod(fd, mode)
+                if st is not None and (st.st_uid != os.geteuid() or st.st_gid != os.getegid()):
                     try:
                         os.fchown(fd, st.st_uid, st.st_gid)
                     except PermissionError:

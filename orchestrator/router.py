@@ -49,12 +49,7 @@ OrchestratorInbox = Callable[[Sequence[Message]], Awaitable[set[str]]]  # → id
 async def append_to_log(store: Store, path: Path, block: str) -> None:
     """Append one rendered message to the log, creating the log when it is missing; an
     editor mid-save is waited out, never taken for an empty log."""
-
-    def ensure() -> None:
-        if not path.exists() or path.stat().st_size == 0:
-            path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
-
-    await anyio.to_thread.run_sync(ensure)
+    await store.create(path, NEW_MESSAGES_FILE)
     while True:
         try:
             await store.update(path, lambda current: append_message(current, block))

@@ -115,3 +115,16 @@ async def test_a_save_merged_in_survives_a_failed_second_swap(tmp_path: Path) ->
         await FileStore(writer=disk).update(path, edit)
     assert path.read_text(encoding="utf-8") == theirs
     assert temp_files(tmp_path) == []
+
+
+async def test_a_new_file_is_created_whole_or_not_at_all(tmp_path: Path) -> None:
+    """create() on a full disk leaves no file and no temp; later it writes it whole, once."""
+    path = tmp_path / "INTER_AGENT_MESSAGES.md"
+    disk = Disk(free=10)
+    with pytest.raises(WriteFailed):
+        await FileStore(writer=disk).create(path, PLAN)
+    assert not path.exists()
+    assert temp_files(tmp_path) == []
+    await FileStore().create(path, PLAN)
+    await FileStore().create(path, "something else")  # it exists now: left as it is
+    assert path.read_text(encoding="utf-8") == PLAN
