@@ -84,7 +84,8 @@ class Orchestrator:
         """Handle messages to the Orchestrator; returns the ids that are now Resolved."""
         resolved: set[str] = set()
         for m in messages:
-            if not await self._mark(f"handled:{m.id}"):
+            done = f"handled:{m.id}"
+            if await anyio.to_thread.run_sync(self.journal.marks, done):
                 continue  # handled before a restart
             if m.type == "Blocker":
                 await self._blocker_message(m)
@@ -94,6 +95,9 @@ class Orchestrator:
             else:
                 log.info("message_recorded", message_id=m.id, type=m.type, sender=m.sender)
                 resolved.add(m.id)
+            # Marked once handled, not before: a crash in between handles it again after the
+            # restart (at least once) rather than never (a Question nobody answers).
+            await self._mark(done)
         return resolved
 
     async def _blocker_message(self, m: Message) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from watchfiles import watch
 
-from protocol import parse_plan
+from protocol import parse_messages, parse_plan
+from tests.orchestrator.conftest import Recorder, make_config, running_daemon
 
 KILLS = int(os.environ.get("BATON_CRASH_KILLS", "20"))
 SCRIPT = """
@@ -117,3 +118,32 @@ def test_sigkill_at_random_moments(plan_repo: Path) -> None:
     parent = plan_repo.parent / f"{plan_repo.name}-worktrees"
     for folder in ("arch", "oauth", "jwt", "session", "bench", "audit", "docs"):
         assert (parent / folder / "work").is_dir(), folder
+
+
+ASK = '{ send = "Which token format?", to = "Orchestrator", type = "Question", await_reply = true }'
+ASK_THEN = """
+[orchestrator]
+answer = "Use JWT."
+
+[scripts.T1]
+steps = [
+  %s,
+  %s,
+]
+"""
+
+
+async def test_a_resumed_agent_does_not_ask_its_question_again(plan_repo: Path) -> None:
+    """T1's agent, stopped after its Question was answered, resumes without asking again,
+    takes the answer the log holds, and completes."""
+    rec = Recorder()
+    config = make_config(plan_repo, ASK_THEN % (ASK, "{ wait = 3600 }"), agents="scripted")
+    async with running_daemon(config, rec):
+        await rec.wait_for(lambda: rec.seen("message_delivered", task_id="T1", type="Directive"))
+    rec = Recorder()
+    config = make_config(plan_repo, ASK_THEN % (ASK, '{ complete = "T1 done" }'), agents="scripted")
+    async with running_daemon(config, rec):
+        await rec.wait_for(lambda: rec.seen("task_completed", task_id="T1"))
+    text = (plan_repo / "INTER_AGENT_MESSAGES.md").read_text(encoding="utf-8")
+    questions = [m.text for m in parse_messages(text).messages if m.type == "Question"]
+    assert questions == ["Which token format?"]
