@@ -21,7 +21,7 @@ import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from agents import Agent
-from orchestrator import _agentrun, _retro, backends, checklist
+from orchestrator import _agentrun, _recovery, _retro, backends, checklist
 from orchestrator import _planwrites as pw
 from orchestrator._agentrun import Running
 from orchestrator._ledger import Ledger, grouped, restore_edits
@@ -29,7 +29,7 @@ from orchestrator._retry import Backoff, Retry, RetryingStore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
 from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
-from orchestrator.journal import Journal
+from orchestrator.journal import HANDOFF, Intent, Journal
 from orchestrator.notify import Notifier
 from orchestrator.router import Router
 from orchestrator.scheduler import (
@@ -164,7 +164,7 @@ class Daemon:
                 self._tg = tg
                 self.notify.tg = tg
                 await tg.start(self.watcher.run, self._on_change)
-                await self._recover()
+                await _recovery.replay(self)
                 tg.start_soon(self._loop)
                 tg.start_soon(self._tick)
                 tg.start_soon(self._timers)
@@ -431,11 +431,13 @@ class Daemon:
         self._flush_records()
         return written
 
-    async def _begin(self, key: str, action: object, task_id: str, state: TaskState) -> bool:
+    async def _begin(
+        self, key: str, action: object, task_id: str, state: TaskState, also: Sequence[Intent] = ()
+    ) -> bool:
         assert self.journal is not None
         payload = {"type": type(action).__name__, **asdict(action)}  # type: ignore[call-overload]
         fresh = await self.journaled(
-            self.journal.begin, key, payload["type"], payload, state, task_id
+            self.journal.begin, key, payload["type"], payload, state, task_id, also
         )
         self._states[task_id] = state
         return bool(fresh)
@@ -479,7 +481,15 @@ class Daemon:
             previous.started_at,
             previous.external,
         )
-        await self._begin(key, a, a.task_id, state)
+        # The handoff is owed from the moment the finish is decided: journaled with it, it is
+        # sent after a crash too (at least once), when the restarted daemon finds it pending.
+        handoff = Intent(
+            f"handoff:{a.task_id}:{state.attempt}",
+            HANDOFF,
+            {"task_id": a.task_id, "attempt": state.attempt, "at": a.at},
+        )
+        owed = (handoff,) if a.status == COMPLETED else ()
+        fresh = await self._begin(key, a, a.task_id, state, owed)
         duration = None
         start = parse_iso(a.started_at) if a.started_at else self._logged_start(a.task_id)
         end = parse_iso(a.at)
@@ -487,18 +497,18 @@ class Daemon:
             duration = format_duration((end - start).total_seconds())
         edits.append(pw.finish(a.task_id, a.status, a.at, duration))
         then.append(self._done_later(key))
-        if a.status == COMPLETED:
+        if owed and fresh:
             # In the background: git and the message log must not delay the next decision.
-            then.append(
-                functools.partial(self._soon, self.orchestrator.handoff, a.task_id, state.attempt)
-            )
+            then.append(functools.partial(self.soon, self.orchestrator.handoff, handoff))
         event = "task_completed" if a.status == COMPLETED else "task_failed"
         log.info(event, task_id=a.task_id, attempt=a.attempt, duration=duration)
         self.report(event, task_id=a.task_id, duration=duration)
         if a.status == FAILED:
             log.warning("escalated", task_id=a.task_id, reason="task_failed")
 
-    async def _soon(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+    async def soon(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run ``fn(*args)`` in the background; its failure is logged, never fatal."""
+
         async def guarded() -> None:
             try:
                 await fn(*args)
@@ -592,33 +602,6 @@ class Daemon:
             except Exception as exc:  # an observer's failure (a closed pipe) is not the run's
                 log.warning("progress_failed", progress_event=event, error=str(exc))
                 self.progress = None
-
-    # -- recovery --------------------------------------------------------------------------
-
-    async def _recover(self) -> None:
-        """Finish what a crash left half-done, using the parameters decided back then."""
-        assert self.journal is not None
-        for intent in await anyio.to_thread.run_sync(self.journal.pending):
-            p = intent.payload
-            log.info("intent_replayed", key=intent.key, kind=intent.kind)
-            if intent.kind == "StartTask":
-                await self.write_plan(
-                    [
-                        pw.start(p["task_id"], p["at"]),
-                        pw.start_log(p["task_id"], p["agent_id"], p["at"]),
-                    ]
-                )
-                _agentrun.spawn(self, p["task_id"], p["attempt"], intent.key)
-                continue
-            if intent.kind == "FinishTask":
-                start = parse_iso(p["started_at"]) if p.get("started_at") else None
-                end = parse_iso(p["at"])
-                duration = format_duration((end - start).total_seconds()) if start and end else None
-                await self.write_plan([pw.finish(p["task_id"], p["status"], p["at"], duration)])
-            elif intent.kind == "AdoptTask":
-                await self.write_plan([pw.adopt(p["task_id"], p["agent_id"], p["at"])])
-            await self.journaled(self.journal.done, intent.key, "done")
-        self.wake()
 
 
 __all__ = ["Daemon", "Running"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +87,9 @@ class Intent:
     payload: dict[str, Any]
 
 
+HANDOFF = "Handoff"  # the kind of a handoff owed to the downstream agents of a finished task
+
+
 class Journal:
     """One SQLite database per plan directory."""
 
@@ -154,8 +157,10 @@ class Journal:
         payload: dict[str, Any],
         task: TaskState | None,
         task_id: str | None = None,
+        also: Sequence[Intent] = (),
     ) -> bool:
-        """Record an intent and, in the same transaction, the task state it leads to.
+        """Record an intent and, in the same transaction, the task state it leads to and the
+        intents ``also`` owed with it (a finish owes its handoff).
 
         Returns False (and changes nothing) when an intent with this key already exists:
         the action was decided before and is either done or pending replay.
@@ -163,10 +168,11 @@ class Journal:
         with self._tx() as db:
             if db.execute("SELECT 1 FROM intents WHERE key = ?", (key,)).fetchone():
                 return False
-            db.execute(
-                "INSERT INTO intents (key, kind, payload) VALUES (?, ?, ?)",
-                (key, kind, json.dumps(payload, sort_keys=True)),
-            )
+            for intent in (Intent(key, kind, payload), *also):
+                db.execute(
+                    "INSERT OR IGNORE INTO intents (key, kind, payload) VALUES (?, ?, ?)",
+                    (intent.key, intent.kind, json.dumps(intent.payload, sort_keys=True)),
+                )
             if task is not None and task_id is not None:
                 db.execute(
                     "INSERT INTO tasks (task_id, attempt, started, finished, started_at, external)"
