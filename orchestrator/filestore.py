@@ -230,7 +230,7 @@ class FileStore:
                 except OSError as exc:
                     tmp.unlink(missing_ok=True)
                     raise WriteFailed.of(path, exc) from exc
-            except WriteFailed:
+            except BaseException:
                 if held is not None:
                     self._put_back(held, path, expected)
                 raise
@@ -263,7 +263,11 @@ class FileStore:
     def _put_back(held: Path, path: Path, ours: bytes) -> None:
         """The merge of a displaced save cannot be written: put the save back at the path
         (a rename needs no space). Should a newer save have landed meanwhile, it stays."""
-        _exchange(held, path)
+        try:
+            _exchange(held, path)
+        except FileNotFoundError:  # the path is gone: their save is all there is
+            os.replace(held, path)
+            return
         if held.read_bytes() != ours:
             _exchange(held, path)  # a newer save of theirs was there: it wins over the older
         held.unlink()
