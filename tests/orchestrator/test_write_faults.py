@@ -69,7 +69,7 @@ async def pass_backoffs(
         while not done():
             failed = count(rec, failure)
             clock.advance(60)
-            await rec.wait_for(lambda: done() or count(rec, failure) > failed)  # noqa: B023
+            await rec.wait_for(lambda seen=failed: done() or count(rec, failure) > seen)
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
@@ -90,7 +90,7 @@ async def test_decisions_made_while_the_plan_cannot_be_written_happen_once(
             disk.full = True
             complete(plan_repo, "T1")
             for n in range(1, 6):  # five attempts, each after a backoff pause
-                await rec.wait_for(lambda: count(rec, "write_failed") >= n)  # noqa: B023
+                await rec.wait_for(lambda n=n: count(rec, "write_failed") >= n)
                 if n < 5:
                     clock.advance(60)
             failed = events(logs, "plan_write_failed")
