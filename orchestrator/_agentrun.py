@@ -36,6 +36,7 @@ class Running:
     inbox: MemoryObjectReceiveStream[Message]  # the agent's end
     verdict: str | None = None  # Completed or Failed, once the agent said so
     delivered: set[str] = field(default_factory=set)  # ids of the messages it was given
+    started_at: str | None = None  # when the attempt began (ISO 8601), as the journal says
 
 
 def spawn(d: Daemon, task_id: str, attempt: int, intent_key: str | None) -> None:
@@ -47,7 +48,10 @@ def spawn(d: Daemon, task_id: str, attempt: int, intent_key: str | None) -> None
         return
     brief = brief_for(plan, task, attempt, d.parent / task.worktree)
     send, receive = anyio.create_memory_object_stream[Message](_INBOX_SIZE)
-    running = Running(task_id, attempt, brief, anyio.CancelScope(), send, receive)
+    started_at = d._states[task_id].started_at if task_id in d._states else None
+    running = Running(
+        task_id, attempt, brief, anyio.CancelScope(), send, receive, started_at=started_at
+    )
     d.running[task_id] = running
     d._tg.start_soon(_run_agent, d, running, task, intent_key)
 
@@ -68,8 +72,9 @@ async def _run_agent(d: Daemon, running: Running, task: Task, intent_key: str | 
                 d.report("worktree_ready", task_id=task_id, path=str(result.path))
                 if result.created:
                     assert d.journal is not None
-                    await anyio.to_thread.run_sync(
-                        lambda: d.journal.event(  # type: ignore[union-attr]
+                    journal = d.journal
+                    await d.journaled(
+                        lambda: journal.event(
                             "worktree_created",
                             task_id,
                             attempt=running.attempt,

@@ -17,7 +17,8 @@ import structlog
 from agents import Blocker, TaskBrief
 from agents.tools import confine
 from orchestrator import _planwrites as pw
-from orchestrator.clock import iso
+from orchestrator.clock import iso, parse_iso
+from orchestrator.filestore import FileNotReady
 from orchestrator.router import append_to_log
 from protocol import (
     BLOCKED,
@@ -28,6 +29,7 @@ from protocol import (
     Task,
     add_blocker_entry,
     agent_id,
+    parse_messages,
     render_message,
 )
 
@@ -118,6 +120,25 @@ class Context:
         await append_to_log(daemon.store, daemon.config.messages_path, block, before_open=True)
         log.info("message_sent", to=to, type=type)
 
+    async def sent_messages(self) -> Sequence[Message]:
+        daemon, brief = self._daemon, self.brief
+        since = parse_iso(self._running.started_at or "")
+
+        def mine() -> list[Message]:
+            try:
+                text, _ = daemon.store.read(daemon.config.messages_path)
+            except FileNotReady:
+                return []
+            return [
+                m
+                for m in parse_messages(text).messages
+                if m.sender == brief.agent_id
+                and m.task == brief.task_id
+                and (since is None or ((at := parse_iso(m.timestamp)) is not None and at >= since))
+            ]
+
+        return await anyio.to_thread.run_sync(mine)
+
     async def report_blocker(self, blocker: Blocker) -> None:
         b = self.brief
         escalation = blocker.escalation_note or ("Yes" if blocker.escalate else "No")
@@ -154,7 +175,7 @@ class Context:
         daemon = self._daemon
         assert daemon.journal is not None
         journal, task_id = daemon.journal, self.brief.task_id
-        await anyio.to_thread.run_sync(lambda: journal.add_cost(task_id, model, tokens, usd))
+        await daemon.journaled(lambda: journal.add_cost(task_id, model, tokens, usd))
         daemon.spent += usd
 
     def budget_left(self) -> float | None:

@@ -14,23 +14,24 @@ import gc
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from agents import Agent
-from orchestrator import _agentrun, _faults, _rebuild, _retro, backends, checklist
+from orchestrator import _agentrun, _faults, _rebuild, _recovery, _retro, backends, checklist
 from orchestrator import _planwrites as pw
 from orchestrator._agentrun import Running
 from orchestrator._inputs import plan_too_large
 from orchestrator._ledger import Ledger, grouped, restore_edits
 from orchestrator._lock import RunLock
+from orchestrator._retry import Backoff, Retry, RetryingStore
 from orchestrator.clock import Clock, SystemClock, format_duration, iso, parse_iso
 from orchestrator.config import Config
 from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
-from orchestrator.journal import JOURNAL_FILE, Journal
+from orchestrator.journal import HANDOFF, JOURNAL_FILE, Intent, Journal
 from orchestrator.notify import Notifier
 from orchestrator.router import Router
 from orchestrator.scheduler import (
@@ -68,8 +69,9 @@ log = structlog.get_logger()
 
 AgentFactory = Callable[[Task, Config], Agent]
 Progress = Callable[[str, Mapping[str, Any]], None]
+T = TypeVar("T")
 _MAX_ROUNDS = 8  # decisions per change; each round acts on the text the last one wrote
-_RETRY_SECONDS = 0.5  # pause after a failed reconcile pass before trying again
+_RETRY_SECONDS = 0.5  # pause before writing again while an editor is mid-save
 _SETTLE_SECONDS = 0.15  # how long a suspiciously short plan must stay unchanged to count
 _GC_THRESHOLD = 50_000  # allocations between young-generation collections (default 700)
 _TIMER_SECONDS = 1.0  # how often SLA timers and message deadlines are checked
@@ -94,11 +96,13 @@ class Daemon:
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.store = store or FileStore()
+        self.progress = progress
+        # Writes the disk refuses are tried again until they land: see orchestrator/_retry.py.
+        self.retry = Retry(self.clock, self.report)
+        self.store = RetryingStore(store or FileStore(), self.retry)
         self.notifier = notifier or SdNotifier()
         self.agent_factory = agent_factory or functools.partial(backends.make_agent, self)
         self._client: Any = None  # the model API client, made when a claude agent first needs it
-        self.progress = progress
         self.exit_when_done = exit_when_done
         self.probes = probes or checklist.Probes()
         self.force = force  # start even when a checklist item fails
@@ -181,7 +185,7 @@ class Daemon:
                 self._tg = tg
                 self.notify.tg = tg
                 await tg.start(self.watcher.run, self._on_change)
-                await self._recover()
+                await _recovery.replay(self)
                 tg.start_soon(self._loop)
                 tg.start_soon(self._tick)
                 tg.start_soon(self._timers)
@@ -239,6 +243,8 @@ class Daemon:
             self.reconsider()  # the safety net re-reads even an unchanged digest
 
     async def _loop(self) -> None:
+        backoff = Backoff()
+        failing: str | None = None  # the error of the passes failing since the last good one
         while True:
             await self._wake.wait()
             self._wake = anyio.Event()
@@ -248,10 +254,26 @@ class Daemon:
                 if self.plan is not None and self._valid.is_set():
                     await self.orchestrator.triage(self.plan)
             except Exception as exc:  # one failed pass must not take the daemon down
-                log.exception("reconcile_failed", error=str(exc))
+                # Logged once while it keeps failing the same way, not on every attempt.
+                if str(exc) != failing:
+                    failing = str(exc)
+                    where = {"file": str(exc.filename)} if isinstance(exc, OSError) else {}
+                    log.exception("reconcile_failed", error=failing, **where)
+                self.report("reconcile_failed", error=failing)
                 self._decided = None
-                await anyio.sleep(_RETRY_SECONDS)
+                await self.clock.sleep(backoff.next())
                 self.wake()
+            else:
+                if failing is not None:
+                    log.info("reconcile_recovered", error=failing)
+                    self.report("reconcile_recovered")
+                    failing = None
+                    backoff.reset()
+
+    async def journaled(self, fn: Callable[..., T], *args: Any) -> T:
+        """A journal write, in a worker thread, tried again until the disk takes it."""
+        assert self.journal is not None
+        return await self.retry.in_thread(self.journal.path, fn, *args)
 
     # -- reading and deciding ------------------------------------------------------------
 
@@ -443,11 +465,13 @@ class Daemon:
         self._flush_records()
         return written
 
-    async def _begin(self, key: str, action: object, task_id: str, state: TaskState) -> bool:
+    async def _begin(
+        self, key: str, action: object, task_id: str, state: TaskState, also: Sequence[Intent] = ()
+    ) -> bool:
         assert self.journal is not None
         payload = {"type": type(action).__name__, **asdict(action)}  # type: ignore[call-overload]
-        fresh = await anyio.to_thread.run_sync(
-            self.journal.begin, key, payload["type"], payload, state, task_id
+        fresh = await self.journaled(
+            self.journal.begin, key, payload["type"], payload, state, task_id, also
         )
         self._states[task_id] = state
         return bool(fresh)
@@ -455,7 +479,7 @@ class Daemon:
     def _done_later(self, key: str, state: str = "done") -> Callable[[], Any]:
         async def done() -> None:
             assert self.journal is not None
-            await anyio.to_thread.run_sync(self.journal.done, key, state)
+            await self.journaled(self.journal.done, key, state)
 
         return done
 
@@ -474,10 +498,8 @@ class Daemon:
                 return
             # A person changed the Status cell first: their value wins, the start is void.
             assert self.journal is not None
-            await anyio.to_thread.run_sync(self.journal.done, key, "cancelled")
-            await anyio.to_thread.run_sync(
-                self.journal.begin, f"undo:{key}", "undo", {}, previous, a.task_id
-            )
+            await self.journaled(self.journal.done, key, "cancelled")
+            await self.journaled(self.journal.begin, f"undo:{key}", "undo", {}, previous, a.task_id)
             self._states[a.task_id] = previous
             log.info("task_start_cancelled", task_id=a.task_id, reason="status changed by someone")
 
@@ -493,7 +515,15 @@ class Daemon:
             previous.started_at,
             previous.external,
         )
-        await self._begin(key, a, a.task_id, state)
+        # The handoff is owed from the moment the finish is decided: journaled with it, it is
+        # sent after a crash too (at least once), when the restarted daemon finds it pending.
+        handoff = Intent(
+            f"handoff:{a.task_id}:{state.attempt}",
+            HANDOFF,
+            {"task_id": a.task_id, "attempt": state.attempt, "at": a.at},
+        )
+        owed = (handoff,) if a.status == COMPLETED else ()
+        fresh = await self._begin(key, a, a.task_id, state, owed)
         duration = None
         start = parse_iso(a.started_at) if a.started_at else self._logged_start(a.task_id)
         end = parse_iso(a.at)
@@ -501,18 +531,18 @@ class Daemon:
             duration = format_duration((end - start).total_seconds())
         edits.append(pw.finish(a.task_id, a.status, a.at, duration))
         then.append(self._done_later(key))
-        if a.status == COMPLETED:
+        if owed and fresh:
             # In the background: git and the message log must not delay the next decision.
-            then.append(
-                functools.partial(self._soon, self.orchestrator.handoff, a.task_id, state.attempt)
-            )
+            then.append(functools.partial(self.soon, self.orchestrator.handoff, handoff))
         event = "task_completed" if a.status == COMPLETED else "task_failed"
         log.info(event, task_id=a.task_id, attempt=a.attempt, duration=duration)
         self.report(event, task_id=a.task_id, duration=duration)
         if a.status == FAILED:
             log.warning("escalated", task_id=a.task_id, reason="task_failed")
 
-    async def _soon(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+    async def soon(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run ``fn(*args)`` in the background; its failure is logged, never fatal."""
+
         async def guarded() -> None:
             try:
                 await fn(*args)
@@ -609,33 +639,6 @@ class Daemon:
             except Exception as exc:  # an observer's failure (a closed pipe) is not the run's
                 log.warning("progress_failed", progress_event=event, error=str(exc))
                 self.progress = None
-
-    # -- recovery --------------------------------------------------------------------------
-
-    async def _recover(self) -> None:
-        """Finish what a crash left half-done, using the parameters decided back then."""
-        assert self.journal is not None
-        for intent in await anyio.to_thread.run_sync(self.journal.pending):
-            p = intent.payload
-            log.info("intent_replayed", key=intent.key, kind=intent.kind)
-            if intent.kind == "StartTask":
-                await self.write_plan(
-                    [
-                        pw.start(p["task_id"], p["at"]),
-                        pw.start_log(p["task_id"], p["agent_id"], p["at"]),
-                    ]
-                )
-                _agentrun.spawn(self, p["task_id"], p["attempt"], intent.key)
-                continue
-            if intent.kind == "FinishTask":
-                start = parse_iso(p["started_at"]) if p.get("started_at") else None
-                end = parse_iso(p["at"])
-                duration = format_duration((end - start).total_seconds()) if start and end else None
-                await self.write_plan([pw.finish(p["task_id"], p["status"], p["at"], duration)])
-            elif intent.kind == "AdoptTask":
-                await self.write_plan([pw.adopt(p["task_id"], p["agent_id"], p["at"])])
-            await anyio.to_thread.run_sync(self.journal.done, intent.key, "done")
-        self.wake()
 
 
 __all__ = ["Daemon", "Running"]

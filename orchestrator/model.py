@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import anyio
 import structlog
 
 from agents.pricing import Price, cost_usd, tokens_of
@@ -71,7 +70,7 @@ class OrchestratorModel:
         usd = cost_usd(price, tokens)
         journal = self.daemon.journal
         if journal is not None:
-            await anyio.to_thread.run_sync(journal.add_cost, "orchestrator", model, tokens, usd)
+            await self.daemon.journaled(journal.add_cost, "orchestrator", model, tokens, usd)
         self.daemon.spent += usd
         log.info(
             "agent_call", task_id="orchestrator", model=model, cost_usd=round(usd, 6), **tokens

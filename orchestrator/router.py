@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 
-from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
+from orchestrator.filestore import FileNotReady, Store, StoreConflict
 from protocol import (
     EditConflictError,
     Message,
@@ -48,9 +48,7 @@ ALL, ORCHESTRATOR = "All", "Orchestrator"
 OrchestratorInbox = Callable[[Sequence[Message]], Awaitable[set[str]]]  # → ids Resolved
 
 
-async def append_to_log(
-    store: FileStore, path: Path, block: str, *, before_open: bool = False
-) -> None:
+async def append_to_log(store: Store, path: Path, block: str, *, before_open: bool = False) -> None:
     """Append one rendered message to the log, creating the log when it is missing; an
     editor mid-save is waited out, never taken for an empty log.
 
@@ -58,12 +56,7 @@ async def append_to_log(
     with ``before_open`` gets the message just before that block (the daemon's way: its
     messages must not wait for a person to finish theirs).
     """
-
-    def ensure() -> None:
-        if not path.exists() or path.stat().st_size == 0:
-            path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
-
-    await anyio.to_thread.run_sync(ensure)
+    await store.create(path, NEW_MESSAGES_FILE)
     while True:
         try:
             await store.update(
@@ -237,7 +230,7 @@ class Router:
                 for task_id, message_id in done:
                     journal.event("message_delivered", task_id, message_id=message_id)
 
-            await anyio.to_thread.run_sync(record)
+            await self.daemon.journaled(record)
 
     async def on_agent_started(self, running: Running) -> None:
         """Give a starting agent what was held for it (messages to it or to All), and mark

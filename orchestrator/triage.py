@@ -27,6 +27,7 @@ import structlog
 from orchestrator import _planwrites as pw
 from orchestrator.clock import iso, parse_iso
 from orchestrator.filestore import FileNotReady
+from orchestrator.journal import Intent
 from orchestrator.model import OrchestratorModel
 from orchestrator.notify import Notifier
 from orchestrator.router import append_to_log
@@ -37,6 +38,7 @@ from protocol import (
     EditConflictError,
     Message,
     Plan,
+    Task,
     add_blocker_entry,
     agent_id,
     append_blocker_line,
@@ -89,9 +91,7 @@ class Orchestrator:
         return self.daemon.clock.now()
 
     async def _mark(self, key: str, value: str = "") -> bool:
-        return bool(
-            await anyio.to_thread.run_sync(self.journal.mark, key, value or iso(self.now()))
-        )
+        return bool(await self.daemon.journaled(self.journal.mark, key, value or iso(self.now())))
 
     # -- the inbox ---------------------------------------------------------------------------
 
@@ -99,7 +99,8 @@ class Orchestrator:
         """Handle messages to the Orchestrator; returns the ids that are now Resolved."""
         resolved: set[str] = set()
         for m in messages:
-            if not await self._mark(f"handled:{m.id}"):
+            done = f"handled:{m.id}"
+            if await anyio.to_thread.run_sync(self.journal.marks, done):
                 continue  # handled before a restart
             if m.type == "Blocker":
                 await self._blocker_message(m)
@@ -109,6 +110,9 @@ class Orchestrator:
             else:
                 log.info("message_recorded", message_id=m.id, type=m.type, sender=m.sender)
                 resolved.add(m.id)
+            # Marked once handled, not before: a crash in between handles it again after the
+            # restart (at least once) rather than never (a Question nobody answers).
+            await self._mark(done)
         return resolved
 
     async def _blocker_message(self, m: Message) -> None:
@@ -181,26 +185,49 @@ class Orchestrator:
 
     # -- handoffs ----------------------------------------------------------------------------
 
-    async def handoff(self, task_id: str, attempt: int) -> None:
-        """Tell the agents of the tasks that wait for ``task_id`` what it delivered."""
+    async def handoff(self, owed: Intent, *, replay: bool = False) -> None:
+        """Tell the agents of the tasks that wait for a finished task what it delivered,
+        then mark the journal's handoff intent done. On ``replay`` (a restart found it
+        pending) a Handoff the log already holds is not sent again."""
+        task_id, at = owed.payload["task_id"], owed.payload["at"]
         plan = self.daemon.plan
-        task = plan.task(task_id) if plan else None
-        if plan is None or task is None:
-            return
+        if plan is None:
+            return  # still owed: the next start sends it
+        task = plan.task(task_id)
         downstream = [agent_id(plan, t) for t in plan.tasks if task_id in t.dependencies]
-        if not downstream or not await self._mark(f"handoff:{task_id}:{attempt}"):
-            return
+        if task is not None and downstream and not (replay and await self._sent(task_id, at)):
+            await self._send_handoff(plan, task, downstream)
+        await self.daemon.journaled(self.journal.done, owed.key, "done")
+
+    async def _sent(self, task_id: str, since: str) -> bool:
+        """Whether the log holds the Orchestrator's Handoff for ``task_id`` sent ``since``."""
+        try:
+            text, _ = await anyio.to_thread.run_sync(
+                self.daemon.store.read, self.daemon.config.messages_path
+            )
+        except FileNotReady:
+            return False
+        after = parse_iso(since)
+        return any(
+            m.type == "Handoff"
+            and m.sender == ORCHESTRATOR
+            and m.task == task_id
+            and (after is None or ((sent := parse_iso(m.timestamp)) is not None and sent >= after))
+            for m in parse_messages(text).messages
+        )
+
+    async def _send_handoff(self, plan: Plan, task: Task, downstream: list[str]) -> None:
         sender = agent_id(plan, task)
         own = [
             m
             for m in self.daemon.router.known.values()
-            if m.type == "Handoff" and m.sender == sender and m.task == task_id
+            if m.type == "Handoff" and m.sender == sender and m.task == task.id
         ]
         lines = ["**Deliverables:**", f"- Branch: {task.branch}"]
         try:
             summary = await self.daemon.worktrees.changes(task.worktree)
         except Exception as exc:  # no worktree (a person did it by hand), or git failed
-            log.info("handoff_without_git", task_id=task_id, reason=str(exc))
+            log.info("handoff_without_git", task_id=task.id, reason=str(exc))
         else:
             lines.append(
                 f"- Commits: {summary.commit_count} commits, "
@@ -214,8 +241,8 @@ class Orchestrator:
         await self.send(
             ", ".join(downstream),
             "Handoff",
-            f"{task_id} is Completed; its work is on {task.branch}.",
-            task=task_id,
+            f"{task.id} is Completed; its work is on {task.branch}.",
+            task=task.id,
             body="\n".join(lines),
         )
 
@@ -312,7 +339,7 @@ class Orchestrator:
             if last is not None and now - last < remind:
                 continue
             first = last is None
-            await anyio.to_thread.run_sync(self.journal.set_mark, f"sla_breached:{key}", iso(now))
+            await self.daemon.journaled(self.journal.set_mark, f"sla_breached:{key}", iso(now))
             waited = int((now - since).total_seconds() // 60)
             limit = self.daemon.config.triage_sla_minutes
             summary = f"Blocker on {entry.task_id} unresolved for {waited} min (SLA {limit:g} min)"
