@@ -23,10 +23,10 @@ from protocol import (
     Plan,
     check_plan,
     parse_plan,
-    set_cell,
     set_header_field,
     set_log_cells,
     set_revision,
+    set_status,
 )
 
 
@@ -122,6 +122,10 @@ def _log(task_id: str, values: dict[str, str]) -> Callable[[str, Plan], str]:
     def fn(text: str, plan: Plan) -> str:
         if plan.log_table is None:
             return text
+        if "Status" in values:  # written as the plan spells it, as in the matrix
+            return set_log_cells(
+                text, plan, task_id, {**values, "Status": plan.spell(values["Status"])}
+            )
         return set_log_cells(text, plan, task_id, values)
 
     return fn
@@ -158,7 +162,7 @@ def start(task_id: str, at: str) -> PlanEdit:
         task = plan.task(task_id)
         if task is not None and task.status == IN_PROGRESS:
             return text
-        return set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
+        return set_status(text, plan, task_id, IN_PROGRESS, expected=(NOT_STARTED,))
 
     return PlanEdit(fn, f"start {task_id}", _row(task_id))
 
@@ -228,10 +232,7 @@ def status(task_id: str, value: str, expected: Sequence[str]) -> PlanEdit:
     """Set a task's Status, only from one of the ``expected`` values."""
 
     def fn(text: str, plan: Plan) -> str:
-        task = plan.task(task_id)
-        if task is None or task.status not in expected:
-            raise EditConflictError(f"{task_id} is not in {', '.join(expected)}")
-        return set_cell(text, plan, task_id, "Status", value, expected=task.status)
+        return set_status(text, plan, task_id, value, expected=expected)
 
     return PlanEdit(fn, f"status {task_id} {value}", _row(task_id))
 

@@ -10,7 +10,6 @@ from protocol import (
     BranchNameError,
     DuplicateTaskError,
     InvalidStatusError,
-    MissingGroupError,
     PlanCycleError,
     PlanInvalid,
     PlanSyntaxError,
@@ -46,9 +45,12 @@ def errors_of(name: str, **kwargs: str) -> tuple[ProtocolError, ...]:
             "invalid_status",
             InvalidStatusError,
             11,
-            f"status 'Done' of T2 is not one of {FIVE}",
+            f"status 'Shipped' of T2 is not a status Baton knows: write one of {FIVE}, or a "
+            "synonym (Pending, TODO, To Do, Ready, Planned, Queued, Backlog, Not Begun, WIP, "
+            "Doing, Active, Started, Ongoing, Working, Running, Underway, Stuck, On Hold, "
+            "Waiting, Paused, Complete, Done, Finished, Fail, Failure, Error, Errored); case, "
+            "markup and a leading emoji do not matter",
         ),
-        ("invalid_missing_group", MissingGroupError, 11, "task T2 has no parallel group"),
         (
             "invalid_worktree",
             WorktreePathError,
