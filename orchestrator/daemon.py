@@ -50,11 +50,12 @@ from orchestrator.scheduler import (
 from orchestrator.sdnotify import SdNotifier
 from orchestrator.triage import Orchestrator
 from orchestrator.watcher import DirectoryWatcher
-from orchestrator.worktrees import Worktrees, default_parent
+from orchestrator.worktrees import Worktrees
 from protocol import (
     COMPLETED,
     FAILED,
     Plan,
+    ProtocolError,
     Task,
     check_plan,
     parse_plan,
@@ -100,7 +101,7 @@ class Daemon:
         self.force = force  # start even when a checklist item fails
         self._checked = False  # the Pre-Execution Checklist passed (or was forced) this run
         self._unverifiable_named = False
-        self.parent = config.worktree_parent or default_parent(config.plan_dir)
+        self.parent = config.worktrees_dir
         self.worktrees = worktrees or Worktrees(config.plan_dir, self.parent, config.base_branch)
         self.watcher = DirectoryWatcher(
             config.plan_dir,
@@ -116,6 +117,7 @@ class Daemon:
         self.spent = 0.0
         self._decided: str | None = None  # digest of the plan text last acted on
         self._invalid: str | None = None  # digest of the invalid plan last reported
+        self._warned: frozenset[ProtocolError] = frozenset()  # the plan warnings last logged
         self._budget_warned = False
         self._status_line = ""
         self._ended_with_newline = False
@@ -247,6 +249,7 @@ class Daemon:
             if self._looks_cut(plan, text) and not await self._settled(raw):
                 return  # an editor is still writing; its next change wakes us again
             errors = check_plan(plan, worktree_parent=str(self.parent))
+            self._report_warnings(plan)
             if errors:
                 self._report_invalid(digest, errors)
                 break
@@ -335,6 +338,13 @@ class Daemon:
         if self.config.budget_usd is not None:
             return self.config.budget_usd
         return plan.constraints.budget_usd if plan is not None else None
+
+    def _report_warnings(self, plan: Plan) -> None:
+        """Log each plan warning once, when it first appears (a column Baton cannot read)."""
+        warnings = frozenset(plan.warnings)
+        for w in sorted(warnings - self._warned, key=lambda w: w.line):
+            log.warning("plan_warning", file=w.file, line=w.line, reason=w.reason)
+        self._warned = warnings
 
     def _report_invalid(self, digest: str, errors: Sequence[Exception]) -> None:
         self._valid = anyio.Event() if self._valid.is_set() else self._valid

@@ -26,6 +26,7 @@ import anyio
 import structlog
 
 from protocol import EditConflictError
+from protocol._text import decode_text, encode_text
 
 log = structlog.get_logger()
 
@@ -92,14 +93,15 @@ class FileStore:
     # -- reading ----------------------------------------------------------------------------
 
     def read(self, path: Path) -> tuple[str, bytes]:
-        """The file's text (line endings and BOM kept) and its bytes."""
+        """The file's text (line endings, BOM and any byte that is not UTF-8 kept, see
+        ``protocol._text.decode_text``) and its bytes."""
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise FileNotReady(f"{path}: missing") from None
         if not raw:
             raise FileNotReady(f"{path}: empty")
-        return raw.decode("utf-8", errors="replace"), raw
+        return decode_text(raw), raw
 
     def _read_when_ready(self, path: Path) -> tuple[str, bytes]:
         """:meth:`read`, waiting out a short truncate-then-write save."""
@@ -150,7 +152,7 @@ class FileStore:
         # spin; it ends as soon as the person pauses for a moment.
         failure: Exception | None = None  # why our edit could not go into their save
         while True:
-            data = new.encode("utf-8")
+            data = encode_text(new)
             tmp = self._temp(path, data)
             _exchange(tmp, path)
             displaced = tmp.read_bytes()
@@ -158,14 +160,14 @@ class FileStore:
                 displaced = self._settled(tmp)  # a save is in progress or just landed
             tmp.unlink()
             # Truncated and never written back: nothing of theirs to keep, ours stands.
-            if displaced == expected or not displaced or new.encode("utf-8") == displaced:
+            if displaced == expected or not displaced or data == displaced:
                 _fsync_dir(path.parent)
                 if failure is not None:
                     raise failure
                 return new
             # Someone saved between our read and the swap: merge our edit into their save.
             log.info("save_merged", file=path.name)
-            theirs = displaced.decode("utf-8", errors="replace")
+            theirs = decode_text(displaced)
             try:
                 new, failure = edit(theirs), None
             except EditConflictError:
@@ -175,7 +177,7 @@ class FileStore:
             expected = data  # what we just put at the path
 
     def _replace_if_unchanged(self, path: Path, expected: bytes, new: str) -> bool:
-        data = new.encode("utf-8")
+        data = encode_text(new)
         tmp = self._temp(path, data)
         try:
             if path.read_bytes() != expected:
