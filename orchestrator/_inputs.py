@@ -8,6 +8,7 @@ from pathlib import Path
 from protocol import check_plan, parse_messages, parse_plan
 from protocol._errors import PLAN_FILE, ProtocolError
 from protocol._model import Plan
+from protocol._text import decode_text
 from protocol.messages import MESSAGES_FILE, Message
 
 
@@ -29,32 +30,41 @@ class Inputs:
         return self.plan_errors + self.message_errors
 
 
-def read_text(path: Path) -> str:
-    """A file's text exactly as stored: no newline translation, undecodable bytes replaced."""
+def read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return data.decode("utf-8", errors="replace")
 
 
 def load_inputs(
-    directory: Path, plan_file: str = PLAN_FILE, messages_file: str = MESSAGES_FILE
+    directory: Path,
+    plan_file: str = PLAN_FILE,
+    messages_file: str = MESSAGES_FILE,
+    *,
+    worktree_parent: Path | None = None,
 ) -> Inputs:
-    """Parse and check the plan and, when present, the message log of ``directory``."""
+    """Parse and check the plan and, when present, the message log of ``directory``;
+    Worktree cells are checked against ``worktree_parent`` as the daemon checks them.
+
+    The plan is read as the daemon reads it (bytes that are not UTF-8 are an error at their
+    line); the message log, only shown here, with such bytes replaced.
+    """
     if not directory.is_dir():
         raise InputError(f"{directory}: not a directory (use --dir)")
     plan_path = directory / plan_file
     if not plan_path.exists():
         raise InputError(f"{plan_path}: no plan here (baton init writes one)")
-    plan = parse_plan(read_text(plan_path), file=str(plan_path))
-    plan_errors = check_plan(plan)
+    plan = parse_plan(decode_text(read_bytes(plan_path)), file=str(plan_path))
+    parent = str(worktree_parent) if worktree_parent is not None else None
+    plan_errors = check_plan(plan, worktree_parent=parent)
     messages_path = directory / messages_file
     messages: tuple[Message, ...] = ()
     message_errors: tuple[ProtocolError, ...] = ()
     if messages_path.exists():
-        batch = parse_messages(read_text(messages_path), file=str(messages_path))
+        text = read_bytes(messages_path).decode("utf-8", errors="replace")
+        batch = parse_messages(text, file=str(messages_path))
         messages, message_errors = batch.messages, batch.errors
     return Inputs(plan, messages, plan_errors, message_errors, plan_path, messages_path)

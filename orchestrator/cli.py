@@ -244,12 +244,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("baton: status --watch needs a terminal (use --json for scripts)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        inputs = load_inputs(args.dir)
-    except InputError as exc:
+        config = load_config(args.dir)
+        inputs = load_inputs(
+            args.dir,
+            config.plan_file,
+            config.messages_file,
+            worktree_parent=config.worktrees_dir,
+        )
+    except (ConfigError, InputError) as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
     for error in inputs.errors:
         print(error, file=sys.stderr)
+    for warning in inputs.plan.warnings:
+        print(_views.warning_line(warning), file=sys.stderr)
     if args.command == "validate":
         if inputs.errors:
             print(f"baton: {len(inputs.errors)} error(s)", file=sys.stderr)
@@ -257,9 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_views.summary(inputs))
         return EXIT_OK
     if inputs.plan_errors:
+        if args.command == "status" and args.json:
+            print(json.dumps(_views.invalid_data(inputs), indent=2))
         return EXIT_INVALID
     if args.command == "graph" and args.write:
-        return _write_graph(inputs.plan_path)
+        return _write_graph(inputs.plan_path, config.worktrees_dir)
     if args.command == "graph":
         text = (
             _views.mermaid(inputs.plan) if args.format == "mermaid" else _views.graph(inputs.plan)
@@ -275,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _watch.run(args.dir, sys.stdout, timers=lambda: _triage_timers(args.dir))
         timers = _triage_timers(args.dir)
         if args.json:
-            print(json.dumps(_views.status_data(inputs, **timers), indent=2))
+            data = _views.status_data(inputs, worktree_parent=config.worktrees_dir, **timers)
+            print(json.dumps(data, indent=2))
         else:
             print(_views.status_text(inputs, **timers))
         return EXIT_OK
@@ -359,7 +370,7 @@ def _init(directory: Path) -> int:
     return EXIT_OK
 
 
-def _write_graph(plan_path: Path) -> int:
+def _write_graph(plan_path: Path, worktree_parent: Path) -> int:
     from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
     from protocol import PlanInvalid, check_plan, parse_plan, set_mermaid_block
 
@@ -369,7 +380,7 @@ def _write_graph(plan_path: Path) -> int:
         nonlocal changed
         # Drawn from the text being edited, so the chart matches the plan it lands in.
         plan = parse_plan(text, file=str(plan_path))
-        errors = check_plan(plan)
+        errors = check_plan(plan, worktree_parent=str(worktree_parent))
         if errors:
             raise PlanInvalid(errors)
         new = set_mermaid_block(text, plan, "Dependency Graph", _views.mermaid(plan))
