@@ -1,6 +1,7 @@
-"""Read ``MULTI_AGENT_PLAN.md`` into frozen values (SPEC sec. 2).
+"""Read ``MULTI_AGENT_PLAN.md`` into frozen values (docs/user-guide.md, "What Baton reads").
 
-Reading is lenient: placeholders such as ``[YYYY-MM-DD HH:MM]`` and the template's examples
+The matrix is read in ``protocol._matrix``, the Notes and Blockers section in
+``protocol._notes``; this module puts the plan together. Reading is lenient: placeholders such as ``[YYYY-MM-DD HH:MM]`` and the template's examples
 parse, and anything that cannot be read becomes an entry of ``Plan.problems`` with its line
 rather than an exception. The graph rules (cycles, unknown dependencies …) are checked by
 :func:`protocol.check_plan`.
@@ -13,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from types import MappingProxyType
 
 from protocol._cells import clean_id, split_ids
-from protocol._errors import PLAN_FILE, BlockerEntryError, PlanSyntaxError, ProtocolError
+from protocol._errors import PLAN_FILE, PlanSyntaxError, ProtocolError
 from protocol._matrix import (
     AGENT,
     DEPENDENCIES,
@@ -25,7 +26,6 @@ from protocol._matrix import (
     status_cells,
 )
 from protocol._model import (
-    BlockerEntry,
     Cell,
     ChecklistItem,
     Constraints,
@@ -37,35 +37,22 @@ from protocol._model import (
     Table,
     Task,
 )
+from protocol._notes import read_notes
 from protocol._status import canonical_status, spellings
-from protocol._table import Blocks, scan_blocks
+from protocol._table import Blocks, scan_blocks, visible_lines
 from protocol._text import Lines, invalid_utf8
 
 HEADER_FIELDS = ("Project", "Created", "Orchestrator", "Model", "Status")
-BLOCKER_FIELDS = (
-    "Severity",
-    "Blocker Type",
-    "Description",
-    "Required Resolution",
-    "Escalation",
-    "Triage",
-    "Resolution",
-)
-REQUIRED_BLOCKER_FIELDS = BLOCKER_FIELDS[:5]
 LOG_COLUMNS = ("Task ID", "Agent ID", "Started", "Completed", "Actual Duration", "Status", "Notes")
 
 _HEADER_RE = re.compile(r"^\s*\*\*(?P<name>[A-Za-z ]+):\*\*[ \t]*(?P<value>.*?)[ \t]*$")
-_FIELD_RE = re.compile(r"^\s*\*\*(?P<name>[A-Za-z ]+):\*\*[ \t]*(?P<value>.*?)[ \t]*$")
 _CHECK_RE = re.compile(r"^\s*[-*+]\s+\[(?P<box>[ xX])\]\s*(?P<text>.*?)\s*$")
-_ENTRY_RE = re.compile(r"^###\s+(?P<title>.*?)\s*#*\s*$")
-_TASK_ID_RE = re.compile(r"^[A-Za-z][\w.]*$")
 _PIN_RE = re.compile(
     r"""^\s+(?P<name>[A-Za-z0-9_.-]+)\s*:\s*(?P<q>["']?)(?P<version>[^"'#\s]*)(?P=q)\s*(#.*)?$"""
 )
 _MONEY_RE = re.compile(r"\$\s*(?P<amount>\d+(?:,\d{3})*(?:\.\d+)?)")
 _SLOTS_RE = re.compile(r"(?P<n>\d+)\s+(?:concurrent\s+)?(?:agent\s+)?slots?", re.IGNORECASE)
 
-_RULE_RE = re.compile(r"^ {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 NO_MATRIX = (
@@ -97,8 +84,7 @@ def parse_plan(text: str, *, file: str = PLAN_FILE, previous: Plan | None = None
         problems.append(_no_matrix(others, file))
     problems.extend(matrix.problems)
     log = _read_log(log_table)
-    notes_range = _section_range(blocks, "notes and blockers", len(lines))
-    notes_end, notes_tail = _notes_end(lines, notes_range)
+    notes_end, notes_tail, blockers = read_notes(lines, blocks, file)
     spelled = spellings(status_cells(matrix.tasks))
     for status, spelling in spellings(_log_status_cells(log_table)).items():
         spelled.setdefault(status, spelling)  # the matrix's spelling first
@@ -110,7 +96,7 @@ def parse_plan(text: str, *, file: str = PLAN_FILE, previous: Plan | None = None
         constraints=_read_constraints(lines, blocks),
         skill_pins=_read_pins(lines, blocks),
         checklists=tuple(_read_checklists(lines, blocks)),
-        blockers=tuple(_read_blockers(lines, blocks, notes_range, file)),
+        blockers=blockers,
         log=log,
         log_table=log_table,
         problems=tuple(problems),
@@ -260,26 +246,11 @@ def _read_log(table: Table | None) -> tuple[LogRow, ...]:
 # -- header, constraints, pins, checklists -----------------------------------------------
 
 
-def _visible_lines(lines: Lines, blocks: Blocks, first: int, last: int) -> Iterator[int]:
-    """Line numbers in [first, last] that are outside fences and HTML blocks."""
-    opaque = sorted(blocks.opaque)
-    k = 0
-    n = first
-    while n <= last:
-        while k < len(opaque) and opaque[k][1] < n:
-            k += 1
-        if k < len(opaque) and opaque[k][0] <= n:
-            n = opaque[k][1] + 1
-            continue
-        yield n
-        n += 1
-
-
 def _read_header(lines: Lines, blocks: Blocks) -> MappingProxyType[str, HeaderField]:
     # The header is what stands before the first second-level heading.
     stop = next((h.line - 1 for h in blocks.headings if h.level == 2), len(lines))
     found: dict[str, HeaderField] = {}
-    for n in _visible_lines(lines, blocks, 1, stop):
+    for n in visible_lines(lines, blocks, 1, stop):
         m = _HEADER_RE.match(lines.content(n))
         if not m:
             continue
@@ -297,7 +268,7 @@ def _read_constraints(lines: Lines, blocks: Blocks) -> Constraints:
     deadline: str | None = None
     lines_of = {"budget": 0, "slots": 0, "deadline": 0}
     in_block = False
-    for n in _visible_lines(lines, blocks, 1, len(lines)):
+    for n in visible_lines(lines, blocks, 1, len(lines)):
         content = lines.content(n).strip()
         if content.startswith("**Constraints:**"):
             in_block = True
@@ -350,7 +321,7 @@ def _read_pins(lines: Lines, blocks: Blocks) -> MappingProxyType[str, str]:
 def _read_checklists(lines: Lines, blocks: Blocks) -> Iterator[ChecklistItem]:
     section = ""
     headings = {h.line: h.title for h in blocks.headings}
-    for n in _visible_lines(lines, blocks, 1, len(lines)):
+    for n in visible_lines(lines, blocks, 1, len(lines)):
         if n in headings:
             section = headings[n]
             continue
@@ -364,107 +335,7 @@ def _read_checklists(lines: Lines, blocks: Blocks) -> Iterator[ChecklistItem]:
         yield ChecklistItem(section, m["text"], m["box"] != " ", box)
 
 
-# -- Notes and Blockers ------------------------------------------------------------------
-
-
-def _section_range(blocks: Blocks, title: str, total: int) -> tuple[int, int] | None:
-    for i, h in enumerate(blocks.headings):
-        if title in h.title.casefold():
-            end = next((g.line - 1 for g in blocks.headings[i + 1 :] if g.level <= h.level), total)
-            return h.line, end
-    return None
-
-
-def _notes_end(lines: Lines, section: tuple[int, int] | None) -> tuple[int | None, str]:
-    if section is None:
-        return None, ""
-    last = section[0]
-    for n in range(section[0], section[1] + 1):
-        content = lines.content(n)
-        if content.strip() and not _RULE_RE.match(content):
-            last = n
-    end = lines.next_start(last)
-    return end, lines.text[lines.start(last) : end]
-
-
-def _read_blockers(
-    lines: Lines, blocks: Blocks, section: tuple[int, int] | None, file: str
-) -> Iterator[BlockerEntry]:
-    if section is None:
-        return
-    visible = list(_visible_lines(lines, blocks, section[0] + 1, section[1]))
-    starts = [i for i, n in enumerate(visible) if lines.content(n).startswith("#")]
-    for k, i in enumerate(starts):
-        n = visible[i]
-        m = _ENTRY_RE.match(lines.content(n))
-        if m is None:
-            continue
-        parts = [p.strip() for p in re.split(r"\s+[-\u2013\u2014]\s+", m["title"], maxsplit=2)]
-        if not _TASK_ID_RE.match(parts[0]):
-            continue  # a heading of prose, such as "Example Blocker Entry:"
-        body = visible[i + 1 : starts[k + 1] if k + 1 < len(starts) else len(visible)]
-        yield _read_entry(lines, n, parts, body, file)
-
-
-def _read_entry(lines: Lines, n: int, parts: list[str], body: list[int], file: str) -> BlockerEntry:
-    fields: dict[str, str] = {}
-    triage: list[str] = []
-    problem: ProtocolError | None = None
-    last = n
-    for b in body:
-        content = lines.content(b)
-        if _RULE_RE.match(content):
-            break  # a thematic break closes the entry: what follows is the next section
-        if content.strip():
-            last = b
-        m = _FIELD_RE.match(content)
-        if m is None:
-            continue
-        name = _canonical_field(m["name"])
-        if name is None:
-            continue
-        fields[name] = m["value"]
-        if name == "Triage":
-            triage.append(m["value"])
-    if len(parts) < 3 or not all(parts):
-        problem = BlockerEntryError(
-            "blocker heading must read '### <task> - <agent> - <timestamp>'", line=n, file=file
-        )
-    else:
-        missing = [f for f in REQUIRED_BLOCKER_FIELDS if f not in fields]
-        if missing:
-            problem = BlockerEntryError(
-                f"blocker entry for {parts[0]} lacks " + ", ".join(f"**{f}:**" for f in missing),
-                line=n,
-                file=file,
-            )
-    padded = [*parts, "", ""][:3]
-    heading = lines.span(n, 0, lines.end(n) - lines.start(n))
-    end = lines.next_start(last)
-    return BlockerEntry(
-        task_id=padded[0],
-        agent_id=padded[1],
-        timestamp=padded[2],
-        fields=MappingProxyType(fields),
-        heading=heading,
-        heading_text=heading.slice(lines.text),
-        last_line=last,
-        end=end,
-        tail=lines.text[lines.start(last) : end],
-        triage_lines=tuple(triage),
-        problem=problem,
-    )
-
-
-_FIELD_BY_KEY = {f.casefold(): f for f in BLOCKER_FIELDS}
-
-
-def _canonical_field(name: str) -> str | None:
-    return _FIELD_BY_KEY.get(" ".join(name.split()).casefold())
-
-
 __all__ = [
-    "BLOCKER_FIELDS",
     "HEADER_FIELDS",
     "LOG_COLUMNS",
     "agent_id",
