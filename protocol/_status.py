@@ -10,7 +10,6 @@ saying so.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from protocol._model import BLOCKED, COMPLETED, FAILED, IN_PROGRESS, NOT_STARTED, STATUSES
@@ -101,13 +100,18 @@ def spellings(cells: Iterable[str]) -> dict[str, str]:
     """How a plan writes each status: for each of the five, its most frequent spelling among
     ``cells`` (raw Status cells in file order; on a tie the first). A status the plan never
     writes is absent, and Baton writes it as the template does."""
-    counts: dict[str, Counter[str]] = {}
+    counts: dict[str, dict[str, int]] = {}
     for raw in cells:
         status = canonical_status(raw)
-        if status is not None and raw:
-            counts.setdefault(status, Counter())[raw] += 1
-    # Counter.most_common keeps first-seen order among equal counts.
-    return {status: c.most_common(1)[0][0] for status, c in counts.items()}
+        if status is None:
+            continue
+        seen = counts.get(status)
+        if seen is None:
+            counts[status] = {raw: 1}
+        else:
+            seen[raw] = seen.get(raw, 0) + 1
+    # max() keeps the first of equals, and dicts keep first-seen order.
+    return {status: max(seen, key=seen.__getitem__) for status, seen in counts.items()}
 
 
 __all__ = ["EMOJI", "SYNONYMS", "accepted_spellings", "canonical_status", "spellings"]

@@ -1,10 +1,10 @@
 """Read ``MULTI_AGENT_PLAN.md`` into frozen values (docs/user-guide.md, "What Baton reads").
 
 The matrix is read in ``protocol._matrix``, the Notes and Blockers section in
-``protocol._notes``; this module puts the plan together. Reading is lenient: placeholders such as ``[YYYY-MM-DD HH:MM]`` and the template's examples
-parse, and anything that cannot be read becomes an entry of ``Plan.problems`` with its line
-rather than an exception. The graph rules (cycles, unknown dependencies …) are checked by
-:func:`protocol.check_plan`.
+``protocol._notes``; this module puts the plan together. Reading is lenient: placeholders
+such as ``[YYYY-MM-DD HH:MM]`` and the template's examples parse, and anything that cannot
+be read becomes an entry of ``Plan.problems`` with its line rather than an exception. The
+graph rules (cycles, unknown dependencies …) are checked by :func:`protocol.check_plan`.
 """
 
 from __future__ import annotations
