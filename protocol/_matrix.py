@@ -58,7 +58,6 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
         AGENT,
         "Agent",
         "Agent Role",
-        "Agent / Role",
         "Agent Role / Skills",
         "Role",
         "Role / Skills",
