@@ -4,8 +4,8 @@ Each edit is a pure function ``(text, plan) -> text``. Spans move when a cell gr
 edit needs a parse of the text it applies to — unless everything edited since the last parse
 lies *below* it in the file. Edits that say where they touch (``where``) are therefore applied
 bottom-up, and the batch re-parses only when an edit overlaps what was already changed. A
-batch refuses to write into a plan that does not check out: SPEC sec. 2 says Baton writes
-nothing into an invalid plan. An edit whose target a person changed
+batch refuses to write into a plan that does not check out: Baton writes nothing into an
+invalid plan (docs/user-guide.md, "Reading errors"). An edit whose target a person changed
 (``EditConflictError`` on fresh text) is skipped, not retried: the person's value wins, and
 the caller sees ``applied`` False.
 """

@@ -1,4 +1,4 @@
-"""The ``baton`` command line (SPEC sec. 7).
+"""The ``baton`` command line (docs/user-guide.md).
 
 Exit codes: 0 success, 1 the plan (or another input) is invalid or missing, 2 usage.
 Errors are one line each, ``file:line: reason``, on stderr.

@@ -1,4 +1,4 @@
-"""``baton.toml``: every key has a default and the file is optional (SPEC sec. 9).
+"""``baton.toml``: every key has a default and the file is optional (docs/user-guide.md).
 
 Unknown keys are errors (a typo should not silently fall back to a default), reported with
 the file and the key; TOML syntax errors keep tomllib's line and column.

@@ -5,34 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
-import pytest
 from structlog.testing import capture_logs
 
 from orchestrator.daemon import Daemon
 from protocol import parse_plan, read_revision
 from protocol._model import Plan
-from tests.orchestrator.conftest import FAST_SCRIPT, Recorder, git, make_config, running_daemon
+from tests.orchestrator.conftest import (
+    FAST_SCRIPT,
+    Recorder,
+    commit_plan,
+    make_config,
+    running_daemon,
+)
 
 PLAN = "MULTI_AGENT_PLAN.md"
 PEOPLE = Path(__file__).parent.parent / "fixtures" / "plans" / "people"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """An empty git repository on branch main; each test commits its own plan."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Test")
-    git(repo, "config", "user.email", "test@baton.invalid")
-    (repo / ".gitignore").write_text(".baton/\n")
-    return repo
-
-
-def commit_plan(repo: Path, data: bytes) -> None:
-    (repo / PLAN).write_bytes(data)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "plan")
 
 
 def assert_only_cells_changed(before: str, after: str, columns: set[str]) -> None:
@@ -57,12 +44,12 @@ def statuses(plan: Plan) -> list[str]:
     return [t.cells["Status"].raw for t in plan.tasks]
 
 
-async def test_emoji_plan_starts_the_next_wave_in_its_spelling(repo: Path) -> None:
+async def test_emoji_plan_starts_the_next_wave_in_its_spelling(tmp_path: Path) -> None:
     """On a plan that writes ✅ Completed and ⬜ Not Started, T1 done starts T2 and T3;
     In Progress, which the plan never writes, is written as the template does, and T4
     keeps its ⬜ cell byte for byte."""
     text = (PEOPLE / "emoji_statuses.md").read_text(encoding="utf-8")
-    commit_plan(repo, text.encode("utf-8"))
+    repo = commit_plan(tmp_path, text.encode("utf-8"))
     rec = Recorder()
     async with running_daemon(make_config(repo, agents="manual"), rec):
         await rec.wait_for(lambda: all(rec.seen("worktree_ready", task_id=t) for t in ("T2", "T3")))
@@ -78,11 +65,11 @@ async def test_emoji_plan_starts_the_next_wave_in_its_spelling(repo: Path) -> No
     assert_only_cells_changed(text, after, {"Status"})
 
 
-async def test_emoji_plan_runs_to_the_end_writing_its_own_completed(repo: Path) -> None:
+async def test_emoji_plan_runs_to_the_end_writing_its_own_completed(tmp_path: Path) -> None:
     """Scripted agents finish every task: each Status, in the matrix and in the log, is
     written as the plan writes Completed (✅ Completed); nothing else in the rows moves."""
     text = (PEOPLE / "emoji_statuses.md").read_text(encoding="utf-8")
-    commit_plan(repo, text.encode("utf-8"))
+    repo = commit_plan(tmp_path, text.encode("utf-8"))
     config = make_config(repo, FAST_SCRIPT, agents="scripted")
     with anyio.fail_after(60):
         assert await Daemon(config, progress=Recorder(), exit_when_done=True).run() == 0
@@ -95,12 +82,12 @@ async def test_emoji_plan_runs_to_the_end_writing_its_own_completed(repo: Path) 
     assert_only_cells_changed(text, after, {"Status"})
 
 
-async def test_stray_bytes_are_reported_and_never_repaired(repo: Path) -> None:
+async def test_stray_bytes_are_reported_and_never_repaired(tmp_path: Path) -> None:
     """A plan with two bytes that are not UTF-8 is plan_invalid at their line and stays
     byte for byte; saved as UTF-8, the run starts."""
     good = (PEOPLE / "no_group_column.md").read_bytes()
     bad = good.replace(b"Config loader", b"Config \xff\xfeloader")
-    commit_plan(repo, bad)
+    repo = commit_plan(tmp_path, bad)
     rec = Recorder()
     async with running_daemon(make_config(repo, agents="manual"), rec) as daemon:
         await rec.wait_for(lambda: rec.seen("plan_invalid"))
@@ -113,10 +100,10 @@ async def test_stray_bytes_are_reported_and_never_repaired(repo: Path) -> None:
     assert reported["reason"].startswith("bytes ff fe are not UTF-8")
 
 
-async def test_an_unread_column_is_a_plan_warning_once(repo: Path) -> None:
+async def test_an_unread_column_is_a_plan_warning_once(tmp_path: Path) -> None:
     """A misspelled Dependencies header is logged as plan_warning with file, line and the
     column it probably means, once however often the plan is read."""
-    commit_plan(repo, (PEOPLE / "misspelled_header.md").read_bytes())
+    repo = commit_plan(tmp_path, (PEOPLE / "misspelled_header.md").read_bytes())
     rec = Recorder()
     with capture_logs() as logs:
         async with running_daemon(make_config(repo, agents="manual"), rec) as daemon:

@@ -1,4 +1,4 @@
-"""Whole-plan checks: each error kind, with its line, from a fixture file (SPEC sec. 2)."""
+"""Whole-plan checks: each error kind, with its line, from a fixture file (docs/user-guide.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading plans: the template as is, and the rules of SPEC sec. 2."""
+"""Reading plans: the template as is, and the rules of docs/user-guide.md."""
 
 from __future__ import annotations
 
