@@ -122,11 +122,15 @@ def _log(task_id: str, values: dict[str, str]) -> Callable[[str, Plan], str]:
     def fn(text: str, plan: Plan) -> str:
         if plan.log_table is None:
             return text
-        if "Status" in values:  # written as the plan spells it, as in the matrix
-            return set_log_cells(
-                text, plan, task_id, {**values, "Status": plan.spell(values["Status"])}
-            )
-        return set_log_cells(text, plan, task_id, values)
+        status = values.get("Status")
+        if status is None:
+            return set_log_cells(text, plan, task_id, values)
+        row = plan.log_row(task_id)
+        if row is not None and row.status == status:  # already says so, in its own words
+            rest = {k: v for k, v in values.items() if k != "Status"}
+            return set_log_cells(text, plan, task_id, rest) if rest else text
+        # Written as the plan spells it, as in the matrix.
+        return set_log_cells(text, plan, task_id, {**values, "Status": plan.spell(status)})
 
     return fn
 
