@@ -118,9 +118,15 @@ async def test_question_without_a_model_is_escalated_and_notified(plan_repo: Pat
     hook = f"import sys; open({str(out)!r}, 'w').write(sys.stdin.read() + sys.argv[1])"
     toml = f'notify_command = [{json.dumps(sys.executable)}, "-c", {json.dumps(hook)}]\n'
     rec = Recorder()
+
+    def notified() -> str:
+        return out.read_text(encoding="utf-8") if out.exists() else ""
+
+    # The hook writes beside the repository, so that is the folder to watch; and it is the
+    # file's whole content, not its existence, that says the hook is done.
     async with (
         running_daemon(make_config(plan_repo, toml, agents="manual"), rec),
-        watching(plan_repo, rec),
+        watching(plan_repo.parent, rec),
     ):
         append(
             plan_repo,
@@ -131,7 +137,7 @@ async def test_question_without_a_model_is_escalated_and_notified(plan_repo: Pat
             text="REST or gRPC?",
         )
         await rec.wait_for(lambda: rec.seen("escalated", reason="question"))
-        await rec.wait_for(out.exists)
+        await rec.wait_for(lambda: notified().endswith("REST or gRPC?"))
     assert statuses(plan_repo)["REST or gRPC?"] == "Acknowledged"
     note = out.read_text(encoding="utf-8")
     assert '"event": "escalated"' in note
