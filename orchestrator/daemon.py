@@ -343,7 +343,9 @@ class Daemon:
         """Log each plan warning once, when it first appears (a column Baton cannot read)."""
         warnings = frozenset(plan.warnings)
         for w in sorted(warnings - self._warned, key=lambda w: w.line):
-            log.warning("plan_warning", file=w.file, line=w.line, reason=w.reason)
+            where = {"file": w.file, "line": w.line, "reason": w.reason}
+            log.warning("plan_warning", **where)
+            self.report("plan_warning", **where)
         self._warned = warnings
 
     def _report_invalid(self, digest: str, errors: Sequence[Exception]) -> None:

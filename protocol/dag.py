@@ -56,6 +56,7 @@ _NUMBERED = re.compile(r"^\D*?(?P<n>\d+(?:\.\d+)?)$")
 _LETTERED = re.compile(r"^(?:.*\s)?(?P<letter>[a-z])$")
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names, asked for every task
 def group_id(name: str) -> str:
     """How group names are compared: case and spacing ignored."""
     return " ".join(name.split()).casefold()
@@ -73,16 +74,21 @@ def group_order(names: Iterable[str]) -> tuple[str, ...]:
         key = group_id(name)
         if key:
             first.setdefault(key, name.strip())
-    keys = list(first)
+    return tuple(first[k] for k in _ordered_keys(list(first)))
+
+
+def _ordered_keys(keys: list[str]) -> list[str]:
+    """Distinct group ids in first-appearance order, put in the order of :func:`group_order`."""
     numbered = [i for i, k in enumerate(keys) if _NUMBERED.match(k)]
-    lettered = [i for i, k in enumerate(keys) if i not in numbered and _LETTERED.match(k)]
+    taken = set(numbered)
+    lettered = [i for i, k in enumerate(keys) if i not in taken and _LETTERED.match(k)]
     ordered = list(keys)
     by_number = sorted(numbered, key=lambda i: (_number(keys[i]), keys[i]))
     by_letter = sorted(lettered, key=lambda i: keys[i][-1])
     for slots, sorted_slots in ((numbered, by_number), (lettered, by_letter)):
         for slot, i in zip(slots, sorted_slots, strict=True):
             ordered[slot] = keys[i]
-    return tuple(first[k] for k in ordered)
+    return ordered
 
 
 def _number(key: str) -> float:
@@ -114,46 +120,61 @@ class _Graph:
 def _graph(tasks: Sequence[Task]) -> _Graph:
     unique: dict[str, Task] = {}
     for t in tasks:
-        unique.setdefault(t.id, t)
+        if t.id not in unique:
+            unique[t.id] = t
     nodes = tuple(unique.values())
-    index = {t.id: i for i, t in enumerate(nodes)}
-    groups = group_order(t.group for t in nodes if t.group)
-    rank = {group_id(g): r for r, g in enumerate(groups)}
+    index = {tid: i for i, tid in enumerate(unique)}
+    keys = [group_id(t.group) if t.group else "" for t in nodes]
+    ordered = _ordered_keys(list(dict.fromkeys(k for k in keys if k)))
+    rank = {k: r for r, k in enumerate(ordered)}
+    first_name: dict[str, str] = {}
+    for t, k in zip(nodes, keys, strict=True):
+        if k and k not in first_name:
+            first_name[k] = t.group.strip()
     n = len(nodes)
-    members: list[list[int]] = [[] for _ in groups]
-    for i, t in enumerate(nodes):
-        if t.group:
-            members[rank[group_id(t.group)]].append(i)
+    members: list[list[int]] = [[] for _ in ordered]
     deps: list[tuple[int, ...]] = []
-    for t in nodes:
-        if t.dependencies:
-            deps.append(tuple(dict.fromkeys(index[d] for d in t.dependencies if d in index)))
-        elif t.group and rank[group_id(t.group)] > 0:
-            deps.append((n + rank[group_id(t.group)] - 1,))
+    for i, t in enumerate(nodes):
+        r = rank[keys[i]] if keys[i] else -1
+        if r >= 0:
+            members[r].append(i)
+        wanted = t.dependencies
+        if len(wanted) == 1:
+            j = index.get(wanted[0])
+            deps.append(() if j is None else (j,))
+        elif wanted:
+            deps.append(tuple(dict.fromkeys(index[d] for d in wanted if d in index)))
+        elif r > 0:
+            deps.append((n + r - 1,))
         else:
             deps.append(())
-    for r in range(1, len(groups)):
-        deps.append((*members[r - 1], *((n + r - 2,) if r > 1 else ())))
+    for r in range(1, len(ordered)):
+        deps.append((*members[r - 1], n + r - 2) if r > 1 else tuple(members[0]))
     dependents: list[list[int]] = [[] for _ in deps]
     for node, ds in enumerate(deps):
         for d in ds:
             dependents[d].append(node)
-    return _Graph(nodes, tuple(deps), tuple(tuple(x) for x in dependents), groups)
+    groups = tuple(first_name[k] for k in ordered)
+    return _Graph(nodes, tuple(deps), tuple(map(tuple, dependents)), groups)
 
 
-def _order(g: _Graph) -> list[int] | None:
-    """Every node after the nodes it waits for, ties in matrix order; None on a cycle."""
+def _order(g: _Graph, *, stable: bool = False) -> list[int] | None:
+    """Every node after the nodes it waits for; None on a cycle. ``stable``: ties in matrix
+    order (a heap), else in whatever order is cheapest."""
     waiting = [len(ds) for ds in g.deps]
-    heap = [node for node in range(g.size) if not waiting[node]]
-    heapq.heapify(heap)
+    ready = [node for node in range(g.size) if not waiting[node]]
     order: list[int] = []
-    while heap:
-        node = heapq.heappop(heap)
+    while ready:
+        node = heapq.heappop(ready) if stable else ready.pop()
         order.append(node)
         for d in g.dependents[node]:
             waiting[d] -= 1
-            if not waiting[d]:
-                heapq.heappush(heap, d)
+            if waiting[d]:
+                continue
+            if stable:
+                heapq.heappush(ready, d)
+            else:
+                ready.append(d)
     return order if len(order) == g.size else None
 
 
@@ -214,8 +235,8 @@ def cycle_error(tasks: Sequence[Task], *, file: str = PLAN_FILE) -> PlanCycleErr
     return PlanCycleError(reason, line=line, file=file)
 
 
-def _sorted(g: _Graph) -> list[int]:
-    order = _order(g)
+def _sorted(g: _Graph, *, stable: bool = False) -> list[int]:
+    order = _order(g, stable=stable)
     if order is None:
         error = cycle_error(g.tasks)
         assert error is not None
@@ -247,7 +268,7 @@ def topological_order(tasks: Sequence[Task]) -> tuple[str, ...]:
     """Tasks so that each comes after what it waits for; ties keep matrix order.
     Raises :class:`PlanCycleError` on a cycle."""
     g = _graph(tasks)
-    return tuple(g.tasks[n].id for n in _sorted(g) if g.is_task(n))
+    return tuple(g.tasks[n].id for n in _sorted(g, stable=True) if g.is_task(n))
 
 
 def waves(tasks: Sequence[Task]) -> tuple[tuple[str, ...], ...]:

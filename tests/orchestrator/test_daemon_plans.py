@@ -110,6 +110,7 @@ async def test_an_unread_column_is_a_plan_warning_once(tmp_path: Path) -> None:
             await rec.wait_for(lambda: rec.seen("task_started", task_id="T1"))
             await daemon.reconcile()
     warnings = [e for e in logs if e["event"] == "plan_warning"]
-    assert [(w["file"], w["line"], w["reason"]) for w in warnings] == [
-        (PLAN, 8, "column 'Dependancies' is not read: did you mean 'Dependencies'?")
-    ]
+    expected = [(PLAN, 8, "column 'Dependancies' is not read: did you mean 'Dependencies'?")]
+    assert [(w["file"], w["line"], w["reason"]) for w in warnings] == expected
+    reported = [f for e, f in rec.events if e == "plan_warning"]
+    assert [(f["file"], f["line"], f["reason"]) for f in reported] == expected
