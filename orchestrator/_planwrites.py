@@ -4,8 +4,8 @@ Each edit is a pure function ``(text, plan) -> text``. Spans move when a cell gr
 edit needs a parse of the text it applies to — unless everything edited since the last parse
 lies *below* it in the file. Edits that say where they touch (``where``) are therefore applied
 bottom-up, and the batch re-parses only when an edit overlaps what was already changed. A
-batch refuses to write into a plan that does not check out: SPEC sec. 2 says Baton writes
-nothing into an invalid plan. An edit whose target a person changed
+batch refuses to write into a plan that does not check out: Baton writes nothing into an
+invalid plan (docs/user-guide.md, "Reading errors"). An edit whose target a person changed
 (``EditConflictError`` on fresh text) is skipped, not retried: the person's value wins, and
 the caller sees ``applied`` False.
 """
@@ -23,10 +23,10 @@ from protocol import (
     Plan,
     check_plan,
     parse_plan,
-    set_cell,
     set_header_field,
     set_log_cells,
     set_revision,
+    set_status,
 )
 
 
@@ -122,7 +122,15 @@ def _log(task_id: str, values: dict[str, str]) -> Callable[[str, Plan], str]:
     def fn(text: str, plan: Plan) -> str:
         if plan.log_table is None:
             return text
-        return set_log_cells(text, plan, task_id, values)
+        status = values.get("Status")
+        if status is None:
+            return set_log_cells(text, plan, task_id, values)
+        row = plan.log_row(task_id)
+        if row is not None and row.status == status:  # already says so, in its own words
+            rest = {k: v for k, v in values.items() if k != "Status"}
+            return set_log_cells(text, plan, task_id, rest) if rest else text
+        # Written as the plan spells it, as in the matrix.
+        return set_log_cells(text, plan, task_id, {**values, "Status": plan.spell(status)})
 
     return fn
 
@@ -158,7 +166,7 @@ def start(task_id: str, at: str) -> PlanEdit:
         task = plan.task(task_id)
         if task is not None and task.status == IN_PROGRESS:
             return text
-        return set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
+        return set_status(text, plan, task_id, IN_PROGRESS, expected=(NOT_STARTED,))
 
     return PlanEdit(fn, f"start {task_id}", _row(task_id))
 
@@ -228,10 +236,7 @@ def status(task_id: str, value: str, expected: Sequence[str]) -> PlanEdit:
     """Set a task's Status, only from one of the ``expected`` values."""
 
     def fn(text: str, plan: Plan) -> str:
-        task = plan.task(task_id)
-        if task is None or task.status not in expected:
-            raise EditConflictError(f"{task_id} is not in {', '.join(expected)}")
-        return set_cell(text, plan, task_id, "Status", value, expected=task.status)
+        return set_status(text, plan, task_id, value, expected=expected)
 
     return PlanEdit(fn, f"status {task_id} {value}", _row(task_id))
 

@@ -1,4 +1,4 @@
-"""The ``baton`` command line (SPEC sec. 7).
+"""The ``baton`` command line (docs/user-guide.md).
 
 Exit codes: 0 success, 1 the plan (or another input) is invalid or missing, 2 usage.
 Errors are one line each, ``file:line: reason``, on stderr.
@@ -22,7 +22,7 @@ import structlog
 
 from orchestrator import _views, logs
 from orchestrator._inputs import InputError, load_inputs
-from orchestrator.config import BACKENDS, DEFAULT_MAX_PLAN_MB, ConfigError, load_config
+from orchestrator.config import BACKENDS, ConfigError, load_config
 from protocol import MESSAGE_TYPES
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -255,12 +255,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("baton: status --watch needs a terminal (use --json for scripts)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        inputs = load_inputs(args.dir, max_plan_mb=_max_plan_mb(args.dir))
-    except InputError as exc:
+        config = load_config(args.dir)
+        inputs = load_inputs(
+            args.dir,
+            config.plan_file,
+            config.messages_file,
+            worktree_parent=config.worktrees_dir,
+            max_plan_mb=config.max_plan_mb,
+        )
+    except (ConfigError, InputError) as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
     for error in inputs.errors:
         print(error, file=sys.stderr)
+    for warning in inputs.plan.warnings:
+        print(_views.warning_line(warning), file=sys.stderr)
     if args.command == "validate":
         if inputs.errors:
             print(f"baton: {len(inputs.errors)} error(s)", file=sys.stderr)
@@ -268,9 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_views.summary(inputs))
         return EXIT_OK
     if inputs.plan_errors:
+        if args.command == "status" and args.json:
+            print(json.dumps(_views.invalid_data(inputs), indent=2))
         return EXIT_INVALID
     if args.command == "graph" and args.write:
-        return _write_graph(inputs.plan_path)
+        return _write_graph(inputs.plan_path, config.worktrees_dir)
     if args.command == "graph":
         text = (
             _views.mermaid(inputs.plan) if args.format == "mermaid" else _views.graph(inputs.plan)
@@ -286,21 +297,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _watch.run(args.dir, sys.stdout, timers=lambda: _triage_timers(args.dir))
         timers = _triage_timers(args.dir)
         if args.json:
-            print(json.dumps(_views.status_data(inputs, **timers), indent=2))
+            data = _views.status_data(inputs, worktree_parent=config.worktrees_dir, **timers)
+            print(json.dumps(data, indent=2))
         else:
             print(_views.status_text(inputs, **timers))
         return EXIT_OK
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse checks
     return EXIT_USAGE  # pragma: no cover
-
-
-def _max_plan_mb(plan_dir: Path) -> float:
-    """baton.toml's plan size limit; the default when the file cannot be read (the
-    read-only commands do not need the rest of it)."""
-    try:
-        return load_config(plan_dir).max_plan_mb
-    except ConfigError:
-        return DEFAULT_MAX_PLAN_MB
 
 
 def _triage_timers(plan_dir: Path) -> dict[str, Any]:
@@ -348,7 +351,7 @@ def _init(directory: Path) -> int:
     return EXIT_OK
 
 
-def _write_graph(plan_path: Path) -> int:
+def _write_graph(plan_path: Path, worktree_parent: Path) -> int:
     from orchestrator.filestore import FileNotReady, FileStore, StoreConflict
     from protocol import PlanInvalid, check_plan, parse_plan, set_mermaid_block
 
@@ -358,7 +361,7 @@ def _write_graph(plan_path: Path) -> int:
         nonlocal changed
         # Drawn from the text being edited, so the chart matches the plan it lands in.
         plan = parse_plan(text, file=str(plan_path))
-        errors = check_plan(plan)
+        errors = check_plan(plan, worktree_parent=str(worktree_parent))
         if errors:
             raise PlanInvalid(errors)
         new = set_mermaid_block(text, plan, "Dependency Graph", _views.mermaid(plan))

@@ -53,12 +53,13 @@ from orchestrator.scheduler import (
 from orchestrator.sdnotify import SdNotifier
 from orchestrator.triage import Orchestrator
 from orchestrator.watcher import DirectoryWatcher
-from orchestrator.worktrees import Worktrees, default_parent
+from orchestrator.worktrees import Worktrees
 from protocol import (
     COMPLETED,
     FAILED,
     Plan,
     PlanError,
+    ProtocolError,
     Task,
     check_plan,
     parse_plan,
@@ -109,7 +110,7 @@ class Daemon:
         self.rebuild_journal = rebuild_journal  # a broken or missing journal is rebuilt
         self._checked = False  # the Pre-Execution Checklist passed (or was forced) this run
         self._unverifiable_named = False
-        self.parent = config.worktree_parent or default_parent(config.plan_dir)
+        self.parent = config.worktrees_dir
         self.worktrees = worktrees or Worktrees(config.plan_dir, self.parent, config.base_branch)
         self.watcher = DirectoryWatcher(
             config.plan_dir,
@@ -126,6 +127,7 @@ class Daemon:
         self.spent = 0.0
         self._decided: str | None = None  # digest of the plan text last acted on
         self._invalid: str | None = None  # digest of the invalid plan last reported
+        self._warned: frozenset[ProtocolError] = frozenset()  # the plan warnings last logged
         self._budget_warned = False
         self.plan_gone = False  # the plan file or its directory is gone, and that was said
         self.base_missing: str | None = None  # the base branch, while it is known missing
@@ -302,6 +304,7 @@ class Daemon:
             if self._looks_cut(plan, text) and not await self._settled(raw):
                 return  # an editor is still writing; its next change wakes us again
             errors = check_plan(plan, worktree_parent=str(self.parent))
+            self._report_warnings(plan)
             if errors:
                 self._report_invalid(digest, errors)
                 break
@@ -390,6 +393,15 @@ class Daemon:
         if self.config.budget_usd is not None:
             return self.config.budget_usd
         return plan.constraints.budget_usd if plan is not None else None
+
+    def _report_warnings(self, plan: Plan) -> None:
+        """Log each plan warning once, when it first appears (a column Baton cannot read)."""
+        warnings = frozenset(plan.warnings)
+        for w in sorted(warnings - self._warned, key=lambda w: w.line):
+            where = {"file": w.file, "line": w.line, "reason": w.reason}
+            log.warning("plan_warning", **where)
+            self.report("plan_warning", **where)
+        self._warned = warnings
 
     def _report_invalid(self, digest: str, errors: Sequence[Exception]) -> None:
         self._valid = anyio.Event() if self._valid.is_set() else self._valid

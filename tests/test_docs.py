@@ -83,3 +83,28 @@ def test_configuration_table_names_only_real_keys() -> None:
                     keys.add(m.group(1))
     unknown = {k for k in keys if k not in _TOP_KEYS and not k.startswith("scripts")}
     assert not unknown, f"the user guide documents keys baton.toml does not accept: {unknown}"
+
+
+def _guide_section(title: str) -> str:
+    guide = (ROOT / "docs" / "user-guide.md").read_text(encoding="utf-8")
+    return guide.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_alias_and_synonym_tables_are_the_reader_s() -> None:
+    """Every header alias and status spelling Baton reads is in the user guide, and the
+    guide lists none it does not read."""
+    from protocol._matrix import ALIASES
+    from protocol._status import EMOJI, SYNONYMS
+
+    section = _guide_section("Plans as people write them")
+    rows = {
+        cells[1].strip("` "): cells[2:]
+        for line in section.splitlines()
+        if line.startswith("| `") and len(cells := line.split("|")) > 3
+    }
+    for column, names in ALIASES.items():
+        written = re.findall(r"`([^`]+)`", rows[column][0])
+        assert written[: len(names) - 1] == list(names[1:]), column
+    for status, words in SYNONYMS.items():
+        assert re.findall(r"`([^`]+)`", rows[status][0]) == list(words[1:]), status
+        assert rows[status][1].split() == [e for e, s in EMOJI.items() if s == status]
