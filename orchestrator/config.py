@@ -1,4 +1,4 @@
-"""``baton.toml``: every key has a default and the file is optional (docs/contract.md sec. 9).
+"""``baton.toml``: every key has a default and the file is optional (docs/user-guide.md).
 
 Unknown keys are errors (a typo should not silently fall back to a default), reported with
 the file and the key; TOML syntax errors keep tomllib's line and column.
@@ -85,6 +85,12 @@ class Config:
     def state_dir(self) -> Path:
         return self.plan_dir / ".baton"
 
+    @property
+    def worktrees_dir(self) -> Path:
+        """Where the task worktrees go: ``worktree_parent``, else ``../<repo>-worktrees``.
+        ``baton validate`` checks the plan's Worktree cells against it, as ``baton run`` does."""
+        return self.worktree_parent or default_parent(self.plan_dir)
+
     def backend_for(self, task_id: str, role: str) -> str:
         """The backend of a task: by task id, then by role (case ignored), then the default."""
         if task_id in self.task_backends:
@@ -96,6 +102,12 @@ class Config:
 
     def script_for(self, task_id: str) -> tuple[Mapping[str, Any], ...]:
         return self.scripts.get(task_id) or self.scripts.get("default") or ()
+
+
+def default_parent(repo_dir: Path) -> Path:
+    """The default worktree parent: ``../<repo>-worktrees`` beside the repository."""
+    repo = repo_dir.resolve()
+    return repo.parent / f"{repo.name}-worktrees"
 
 
 _TOP_KEYS = {

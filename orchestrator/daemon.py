@@ -32,7 +32,7 @@ from orchestrator.adapters.retry import Backoff, Retry, RetryingStore
 from orchestrator.adapters.run_lock import RunLock
 from orchestrator.adapters.systemd_notify import SystemdNotifier
 from orchestrator.adapters.watcher import DirectoryWatcher
-from orchestrator.adapters.worktrees import Worktrees, default_parent
+from orchestrator.adapters.worktrees import Worktrees
 from orchestrator.config import Config
 from orchestrator.decisions.actions import KIND_HANDOFF, from_journal
 from orchestrator.decisions.verdicts import AgentEvent, on_agent_event
@@ -183,7 +183,7 @@ class Daemon:
         self.probes = probes or Probes()
         self.force = force  # start even when a checklist item fails
         self.rebuild_journal = rebuild_journal  # a broken or missing journal is rebuilt
-        self.parent = config.worktree_parent or default_parent(config.plan_dir)
+        self.parent = config.worktrees_dir
         self.worktrees = worktrees or Worktrees(config.plan_dir, self.parent, config.base_branch)
         self.watcher = DirectoryWatcher(
             config.plan_dir,

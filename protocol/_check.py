@@ -1,4 +1,4 @@
-"""The whole-plan check (docs/contract.md sec. 2): every reason Baton cannot act on a plan, at once.
+"""The whole-plan check: every reason Baton cannot act on a plan, at once.
 
 Each error names the line of the row at fault, so ``MULTI_AGENT_PLAN.md:88: duplicate task
 id T2 (first at line 87)`` takes a person straight to it.
@@ -6,13 +6,14 @@ id T2 (first at line 87)`` takes a person straight to it.
 
 from __future__ import annotations
 
+import re
+
+from protocol._cells import plain
 from protocol._errors import (
     PLAN_FILE,
     BranchNameError,
     DuplicateTaskError,
     InvalidStatusError,
-    MissingGroupError,
-    PlanCycleError,
     PlanInvalid,
     ProtocolError,
     SharedResourceError,
@@ -21,8 +22,12 @@ from protocol._errors import (
 )
 from protocol._model import STATUSES, Plan, Task
 from protocol._refname import branch_name_problem
-from protocol.dag import find_cycle
+from protocol._status import accepted_spellings
+from protocol.dag import cycle_error
 from protocol.plan import parse_plan
+
+# A worktree folder's own name: what every shell, editor and git tool takes as it is.
+_FOLDER_RE = re.compile(r"^[^\W_][\w.+@-]*$")
 
 
 def check_plan(plan: Plan, *, worktree_parent: str | None = None) -> tuple[ProtocolError, ...]:
@@ -43,7 +48,7 @@ def check_plan(plan: Plan, *, worktree_parent: str | None = None) -> tuple[Proto
             continue
         first_line[t.id] = t.line
         unique.append(t)
-    known = set(first_line)
+    known = set(first_line) | plan.unread_ids  # an unread row's id is reported at its row
     by_worktree: dict[str, Task] = {}
     by_branch: dict[str, Task] = {}
     for t in unique:
@@ -57,14 +62,11 @@ def check_plan(plan: Plan, *, worktree_parent: str | None = None) -> tuple[Proto
         if t.status not in STATUSES:
             errors.append(
                 InvalidStatusError(
-                    f"status {t.status!r} of {t.id} is not one of {', '.join(STATUSES)}",
+                    f"status {t.status!r} of {t.id} is not a status Baton knows: write "
+                    f"{accepted_spellings()}",
                     line=t.line,
                     file=f,
                 )
-            )
-        if not t.group:
-            errors.append(
-                MissingGroupError(f"task {t.id} has no parallel group", line=t.line, file=f)
             )
         problem = _worktree_problem(t, worktree_parent)
         if problem is not None:
@@ -78,10 +80,9 @@ def check_plan(plan: Plan, *, worktree_parent: str | None = None) -> tuple[Proto
             )
         else:
             errors.extend(_claim(by_branch, t.branch, t, "branch", f))
-    cycle = find_cycle(unique)
+    cycle = cycle_error(unique, file=f)
     if cycle is not None:
-        line = min(t.line for t in unique if t.id in cycle)
-        errors.append(PlanCycleError(f"dependency cycle {' -> '.join(cycle)}", line=line, file=f))
+        errors.append(cycle)
     return tuple(sorted(errors, key=lambda e: e.line))
 
 
@@ -97,10 +98,21 @@ def _claim(
 
 
 def _worktree_problem(task: Task, parent: str | None) -> str | None:
+    """Why the task's Worktree cell cannot name its folder under the worktree parent."""
     name = task.worktree
+    raw = plain(task.worktree_raw)
+    example = f"../{task.id.lower()}"
     if name in ("", ".", ".."):
-        return f"{task.worktree_raw!r} names no folder (expected e.g. ../{task.id.lower()})"
-    raw = task.worktree_raw.strip().strip("`").strip()
+        return f"{raw!r} names no folder (expected e.g. {example})"
+    if raw.startswith("~"):
+        return f"{raw!r} starts with ~, which Baton does not expand (expected e.g. {example})"
+    if name.casefold() == ".git":
+        return f"{raw!r} would put the worktree in a folder named .git"
+    if not _FOLDER_RE.match(name):
+        return (
+            f"{raw!r} names the folder {name!r}: a worktree folder is letters, digits and "
+            ". _ - + @, starting with a letter or digit"
+        )
     if raw.startswith("/") and parent is not None:
         inside = _normalise(raw)
         base = _normalise(parent)

@@ -62,10 +62,6 @@ class InvalidStatusError(PlanError):
     """A Status cell holds a value outside the five of the lifecycle."""
 
 
-class MissingGroupError(PlanError):
-    """A task has no parallel group."""
-
-
 class WorktreePathError(PlanError):
     """A Worktree cell does not name a folder under the worktree parent."""
 
@@ -100,6 +96,11 @@ class UnterminatedBlockError(MessageError):
 
 class BlockerEntryError(PlanError):
     """A blocker entry under Notes and Blockers is missing fields or malformed."""
+
+
+class PlanWarning(ProtocolError):
+    """Something in the plan Baton reads past but a person should know of (a column it
+    cannot read, a table it leaves out); it never stops a run."""
 
 
 class EditConflictError(ProtocolError):

@@ -205,7 +205,9 @@ class Plan:
     """Everything Baton reads from ``MULTI_AGENT_PLAN.md``.
 
     ``problems`` are the errors found while reading (a broken table, a bad cell); the full
-    check, including the graph rules, is :func:`protocol.check_plan`.
+    check, including the graph rules, is :func:`protocol.check_plan`. ``warnings`` are what
+    a person should know but Baton can run with. ``task_table`` is the first table of the
+    matrix, ``task_tables`` all of them; ``spellings`` is how the plan writes each status.
     """
 
     header: Mapping[str, HeaderField]
@@ -219,6 +221,10 @@ class Plan:
     log: tuple[LogRow, ...]
     log_table: Table | None
     problems: tuple[ProtocolError, ...] = ()
+    warnings: tuple[ProtocolError, ...] = ()
+    task_tables: tuple[Table, ...] = ()
+    spellings: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    unread_ids: frozenset[str] = frozenset()  # ids of matrix rows that could not be read
     eol: str = "\n"
     file: str = "MULTI_AGENT_PLAN.md"
     # Where a new blocker entry goes: past the last line of the Notes and Blockers section
@@ -244,6 +250,10 @@ class Plan:
             for r in reversed(self.log):
                 self._log_by_id[r.task_id] = r
         return self._log_by_id.get(task_id)
+
+    def spell(self, status: str) -> str:
+        """``status`` as this plan writes it (``✅ Completed``), else as the template does."""
+        return self.spellings.get(status, status)
 
     def model_for(self, task_id: str) -> ModelAssignment | None:
         for m in self.models:

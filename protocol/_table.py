@@ -8,6 +8,7 @@ editors need to change one cell without touching a byte around it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -47,6 +48,21 @@ class Blocks:
 
     def is_opaque(self, line: int) -> bool:
         return any(a <= line <= b for a, b in self.opaque)
+
+
+def visible_lines(lines: Lines, blocks: Blocks, first: int, last: int) -> Iterator[int]:
+    """Line numbers in [first, last] that are outside fences and HTML blocks."""
+    opaque = sorted(blocks.opaque)
+    k = 0
+    n = first
+    while n <= last:
+        while k < len(opaque) and opaque[k][1] < n:
+            k += 1
+        if k < len(opaque) and opaque[k][0] <= n:
+            n = opaque[k][1] + 1
+            continue
+        yield n
+        n += 1
 
 
 def scan_blocks(lines: Lines, previous: tuple[Lines, Blocks] | None = None) -> Blocks:

@@ -7,6 +7,7 @@ edit never drops it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 BOM = "\ufeff"
@@ -100,3 +101,33 @@ def replace_span(text: str, span: Span, expected: str, new: str, *, what: str) -
             line=span.line,
         )
     return text[: span.start] + new + text[span.end :]
+
+
+def decode_text(data: bytes) -> str:
+    """A file's bytes as text, each byte that is not UTF-8 kept as a lone surrogate
+    (U+DC80-U+DCFF) rather than replaced, so :func:`encode_text` gives the bytes back and
+    the plan reader can point at the line (see :func:`invalid_utf8`)."""
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def encode_text(text: str) -> bytes:
+    """The inverse of :func:`decode_text`: bytes Baton did not mean to change stay as read."""
+    return text.encode("utf-8", errors="surrogateescape")
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]+")
+
+
+def invalid_utf8(text: str) -> list[tuple[int, bytes]]:
+    """The lines (1-based) of ``text`` holding bytes that were not UTF-8, with those bytes."""
+    out: list[tuple[int, bytes]] = []
+    line, pos = 1, 0
+    for m in _NOT_UTF8.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        raw = bytes(ord(c) - 0xDC00 for c in m.group())
+        if out and out[-1][0] == line:
+            out[-1] = (line, out[-1][1] + raw)
+        else:
+            out.append((line, raw))
+    return out

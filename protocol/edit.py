@@ -9,9 +9,10 @@ endings and everything around the target survive byte for byte.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from protocol._errors import EditConflictError
+from protocol._matrix import columns
 from protocol._model import BlockerEntry, Cell, ChecklistItem, Plan, Row, Table
 from protocol._table import Blocks
 from protocol._text import Lines, replace_span
@@ -22,14 +23,23 @@ _CLOSE_RE = re.compile(r"^ {0,3}(?P<marks>`{3,}|~{3,})[ \t]*$")
 _SETEXT_RE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _LABEL_RE = re.compile(r"^ {0,3}\*\*(?P<title>[^*]+)\*\*[ \t]*:?[ \t]*$")
 _SECTION_NUMBER_RE = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
+_PIPE_RE = re.compile(r"(\\*)\|")
+_TRAILING_ESCAPE_RE = re.compile(r"(?<!\\)(?:\\\\)*\\$")
 
 
 def escape_cell(value: str) -> str:
-    """A value as a table cell: pipes escaped, one line, no edge spaces; empty becomes ``-``."""
+    r"""A value as a table cell: one line, no edge spaces, empty becomes ``-``, and every pipe
+    escaped: one that an odd run of backslashes already escapes stays as it is, any other
+    gets one backslash more (``\\|`` is an escaped backslash and a bare pipe in a table)."""
     if "\n" in value or "\r" in value:
         raise ValueError(f"a table cell holds one line, got {value!r}")
-    value = value.strip().replace("\\|", "|").replace("|", "\\|")
+    value = _PIPE_RE.sub(_escape_pipe, value.strip())
     return value or "-"
+
+
+def _escape_pipe(m: re.Match[str]) -> str:
+    slashes = m.group(1)
+    return slashes + ("" if len(slashes) % 2 else "\\") + "|"
 
 
 def set_cell(
@@ -41,17 +51,38 @@ def set_cell(
     *,
     expected: str | None = None,
 ) -> str:
-    """Set one cell of ``task_id``'s row in the Task Assignment Matrix.
+    """Set one cell of ``task_id``'s row in the Task Assignment Matrix, in whichever of the
+    matrix's tables that row stands. ``column`` is a column's name (``Status``) or any of its
+    header spellings (``State``), or the header of a column Baton does not read.
 
     ``expected``, when given, is the value the caller believes the cell holds (compared as
     :attr:`Cell.value`); a different value is a conflict, so Baton never overwrites a status a
     person changed in the meantime.
     """
-    task = plan.task(task_id)
-    if task is None or plan.task_table is None:
-        raise EditConflictError(f"task {task_id} is not in the plan", file=plan.file)
-    cell = _cell(plan.task_table, task.row, column, plan.file)
+    cell = _task_cell(plan, task_id, column)
     return _replace_cell(text, cell, value, expected, f"{task_id} {column}")
+
+
+def set_status(
+    text: str, plan: Plan, task_id: str, status: str, *, expected: Sequence[str] = ()
+) -> str:
+    """Set ``task_id``'s Status to one of the five, written as the plan spells it
+    (:meth:`Plan.spell`). With ``expected``, the cell must read as one of those statuses
+    (in any spelling), else the person's value stands and this is a conflict. A cell that
+    already reads as ``status`` is left exactly as it is."""
+    task = plan.task(task_id)
+    cell = _task_cell(plan, task_id, "Status")
+    if task is None or (expected and task.status not in expected):
+        found = task.status if task is not None else None
+        raise EditConflictError(
+            f"{task_id} Status: expected {' or '.join(expected)}, found {found!r}",
+            line=cell.span.line,
+            file=plan.file,
+        )
+    if task.status == status:
+        replace_span(text, cell.span, cell.raw, cell.raw, what=f"{task_id} Status")
+        return text  # already so: the person's spelling stays, but stale text is refused
+    return _replace_cell(text, cell, plan.spell(status), None, f"{task_id} Status")
 
 
 def set_log_cells(text: str, plan: Plan, task_id: str, values: Mapping[str, str]) -> str:
@@ -270,15 +301,19 @@ def _mermaid_content(lines: Lines, blocks: Blocks, anchor: int) -> tuple[int, in
     return None
 
 
-def _cell(table: Table, row: Row, column: str, file: str) -> Cell:
-    i = table.column(column)
-    if i is None:
-        raise EditConflictError(f"the table has no {column!r} column", file=file)
-    if i >= len(row.cells):
+def _task_cell(plan: Plan, task_id: str, column: str) -> Cell:
+    task = plan.task(task_id)
+    if task is None:
+        raise EditConflictError(f"task {task_id} is not in the plan", file=plan.file)
+    cell = task.cells.get(column)
+    if cell is None:
+        meant = columns((column,)).names[0]  # a header spelling of a column: its name
+        cell = task.cells.get(meant)
+    if cell is None:
         raise EditConflictError(
-            f"row at line {row.line} has no {column!r} cell", line=row.line, file=file
+            f"the row of {task_id} has no {column!r} column", line=task.line, file=plan.file
         )
-    return row.cells[i]
+    return cell
 
 
 def _replace_cell(text: str, cell: Cell, value: str, expected: str | None, what: str) -> str:
@@ -296,6 +331,8 @@ def _replace_cell(text: str, cell: Cell, value: str, expected: str | None, what:
             new = " " + new
         if cell.span.end >= len(text) or text[cell.span.end] == "|":
             new = new + " "
+    elif text[cell.span.end : cell.span.end + 1] == "|" and _TRAILING_ESCAPE_RE.search(new):
+        new += " "  # a backslash right before the pipe would escape it and merge two cells
     return replace_span(text, cell.span, cell.raw, new, what=what)
 
 
@@ -334,4 +371,5 @@ __all__ = [
     "set_header_field",
     "set_log_cells",
     "set_mermaid_block",
+    "set_status",
 ]

@@ -1,22 +1,31 @@
-"""Read ``MULTI_AGENT_PLAN.md`` into frozen values (docs/contract.md sec. 2).
+"""Read ``MULTI_AGENT_PLAN.md`` into frozen values (docs/user-guide.md, "What Baton reads").
 
-Reading is lenient: placeholders such as ``[YYYY-MM-DD HH:MM]`` and the template's examples
-parse, and anything that cannot be read becomes an entry of ``Plan.problems`` with its line
-rather than an exception. The graph rules (cycles, unknown dependencies …) are checked by
-:func:`protocol.check_plan`.
+The matrix is read in ``protocol._matrix``, the Notes and Blockers section in
+``protocol._notes``; this module puts the plan together. Reading is lenient: placeholders
+such as ``[YYYY-MM-DD HH:MM]`` and the template's examples parse, and anything that cannot
+be read becomes an entry of ``Plan.problems`` with its line rather than an exception. The
+graph rules (cycles, unknown dependencies …) are checked by :func:`protocol.check_plan`.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import MappingProxyType
 
-from protocol._errors import PLAN_FILE, BlockerEntryError, PlanSyntaxError, ProtocolError
+from protocol._cells import clean_id, split_ids
+from protocol._errors import PLAN_FILE, PlanSyntaxError, ProtocolError
+from protocol._matrix import (
+    AGENT,
+    DEPENDENCIES,
+    DESCRIPTION,
+    STATUS,
+    TASK_ID,
+    columns,
+    read_matrix,
+    status_cells,
+)
 from protocol._model import (
-    STATUSES,
-    BlockerEntry,
     Cell,
     ChecklistItem,
     Constraints,
@@ -28,47 +37,28 @@ from protocol._model import (
     Table,
     Task,
 )
-from protocol._table import Blocks, scan_blocks
-from protocol._text import Lines
-from protocol.dag import parse_estimate
+from protocol._notes import read_notes
+from protocol._status import canonical_status, spellings
+from protocol._table import Blocks, scan_blocks, visible_lines
+from protocol._text import Lines, invalid_utf8
 
 HEADER_FIELDS = ("Project", "Created", "Orchestrator", "Model", "Status")
-BLOCKER_FIELDS = (
-    "Severity",
-    "Blocker Type",
-    "Description",
-    "Required Resolution",
-    "Escalation",
-    "Triage",
-    "Resolution",
-)
-REQUIRED_BLOCKER_FIELDS = BLOCKER_FIELDS[:5]
 LOG_COLUMNS = ("Task ID", "Agent ID", "Started", "Completed", "Actual Duration", "Status", "Notes")
 
 _HEADER_RE = re.compile(r"^\s*\*\*(?P<name>[A-Za-z ]+):\*\*[ \t]*(?P<value>.*?)[ \t]*$")
-_FIELD_RE = re.compile(r"^\s*\*\*(?P<name>[A-Za-z ]+):\*\*[ \t]*(?P<value>.*?)[ \t]*$")
 _CHECK_RE = re.compile(r"^\s*[-*+]\s+\[(?P<box>[ xX])\]\s*(?P<text>.*?)\s*$")
-_ENTRY_RE = re.compile(r"^###\s+(?P<title>.*?)\s*#*\s*$")
-_TASK_ID_RE = re.compile(r"^[A-Za-z][\w.]*$")
-_RANGE_RE = re.compile(
-    r"^(?P<prefix>[A-Za-z_]*)(?P<a>\d+)\s*[-\u2013\u2014]\s*(?P=prefix)?(?P<b>\d+)$"
-)
 _PIN_RE = re.compile(
     r"""^\s+(?P<name>[A-Za-z0-9_.-]+)\s*:\s*(?P<q>["']?)(?P<version>[^"'#\s]*)(?P=q)\s*(#.*)?$"""
 )
 _MONEY_RE = re.compile(r"\$\s*(?P<amount>\d+(?:,\d{3})*(?:\.\d+)?)")
 _SLOTS_RE = re.compile(r"(?P<n>\d+)\s+(?:concurrent\s+)?(?:agent\s+)?slots?", re.IGNORECASE)
 
-_RULE_RE = re.compile(r"^ {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
-_STATUS_BY_KEY = {s.casefold(): s for s in STATUSES}
-
-
-@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
-def canonical_status(raw: str) -> str | None:
-    """The lifecycle status ``raw`` names (case and spacing ignored), or None."""
-    key = " ".join(raw.replace("`", "").replace("*", "").split()).casefold()
-    return _STATUS_BY_KEY.get(key)
+NO_MATRIX = (
+    "no Task Assignment Matrix: Baton needs a table with one row per task and a header "
+    "with a Task ID (or ID) column and a Status column; `baton init` writes a plan that has one"
+)
 
 
 def parse_plan(text: str, *, file: str = PLAN_FILE, previous: Plan | None = None) -> Plan:
@@ -76,39 +66,44 @@ def parse_plan(text: str, *, file: str = PLAN_FILE, previous: Plan | None = None
 
     ``previous``, a plan read from an earlier version of the same file, lets a text that
     differs from it only in table cells (every edit Baton makes) skip the block scan.
+    Bytes that were not UTF-8 (kept as lone surrogates, see ``protocol._text.decode_text``)
+    are a problem at their line: such a plan is read, but never written.
     """
+    problems: list[ProtocolError] = []
+    if _NOT_UTF8.search(text) is not None:
+        problems.extend(_not_utf8(text, file))
+        text = _NOT_UTF8.sub("\ufffd", text)  # one character each: every offset holds
+        previous = None
     lines = Lines(text)
     source = previous.source if previous is not None else None
     blocks = scan_blocks(lines, source if isinstance(source, tuple) else None)
-    problems: list[ProtocolError] = []
 
-    matrix, log_table, model_table = _find_tables(blocks)
-    tasks: tuple[Task, ...] = ()
-    if matrix is None:
-        problems.append(
-            PlanSyntaxError(
-                "no Task Assignment Matrix: expected a table whose header has "
-                "'Task ID' and 'Status'",
-                line=1,
-                file=file,
-            )
-        )
-    else:
-        tasks = _read_tasks(matrix, problems, file)
-    notes_range = _section_range(blocks, "notes and blockers", len(lines))
-    notes_end, notes_tail = _notes_end(lines, notes_range)
+    log_table, model_table, others = _find_tables(blocks)
+    matrix = read_matrix(others, file)
+    if not matrix.tables:
+        problems.append(_no_matrix(others, file))
+    problems.extend(matrix.problems)
+    log = _read_log(log_table)
+    notes_end, notes_tail, blockers = read_notes(lines, blocks, file)
+    spelled = spellings(status_cells(matrix.tasks))
+    for status, spelling in spellings(_log_status_cells(log_table)).items():
+        spelled.setdefault(status, spelling)  # the matrix's spelling first
     return Plan(
         header=_read_header(lines, blocks),
-        tasks=tasks,
-        task_table=matrix,
+        tasks=tuple(matrix.tasks),
+        task_table=matrix.tables[0] if matrix.tables else None,
         models=_read_models(model_table),
         constraints=_read_constraints(lines, blocks),
         skill_pins=_read_pins(lines, blocks),
         checklists=tuple(_read_checklists(lines, blocks)),
-        blockers=tuple(_read_blockers(lines, blocks, notes_range, file)),
-        log=_read_log(log_table),
+        blockers=blockers,
+        log=log,
         log_table=log_table,
         problems=tuple(problems),
+        warnings=tuple(matrix.warnings),
+        task_tables=tuple(matrix.tables),
+        spellings=MappingProxyType(spelled),
+        unread_ids=frozenset(matrix.unread),
         eol=lines.eol,
         file=file,
         notes_end=notes_end,
@@ -117,20 +112,52 @@ def parse_plan(text: str, *, file: str = PLAN_FILE, previous: Plan | None = None
     )
 
 
+def _not_utf8(text: str, file: str) -> list[ProtocolError]:
+    return [
+        PlanSyntaxError(
+            f"bytes {raw[:8].hex(' ')} are not UTF-8: save the file as UTF-8 "
+            "(Baton writes nothing into it until then)",
+            line=line,
+            file=file,
+        )
+        for line, raw in invalid_utf8(text)
+    ]
+
+
+def _no_matrix(tables: Sequence[Table], file: str) -> PlanSyntaxError:
+    """Why no table is the matrix: at a table that looks like it, else at line 1."""
+    for table in tables:
+        index = columns(table.header).index
+        if TASK_ID in index and {DESCRIPTION, AGENT, DEPENDENCIES} & set(index):
+            return PlanSyntaxError(
+                "this table looks like the Task Assignment Matrix but has no Status column: "
+                "add one (Not Started for a task that has not begun)",
+                line=table.header_line,
+                file=file,
+            )
+    return PlanSyntaxError(NO_MATRIX, line=1, file=file)
+
+
 # -- tables ------------------------------------------------------------------------------
 
 
-def _find_tables(blocks: Blocks) -> tuple[Table | None, Table | None, Table | None]:
-    matrix = log = models = None
+def _find_tables(blocks: Blocks) -> tuple[Table | None, Table | None, list[Table]]:
+    """The execution log, the model table, and every other table (the matrix is among them)."""
+    log = models = None
+    rest: list[Table] = []
     for table in blocks.tables:
-        has = table.column
-        if has("Task ID") is not None and has("Started") is not None and log is None:
+        index = columns(table.header).index
+        if log is None and TASK_ID in index and table.column("Started") is not None:
             log = table
-        elif has("Task ID") is not None and has("Status") is not None and matrix is None:
-            matrix = table
-        elif has("Task") is not None and has("Model") is not None and models is None:
+        elif (
+            models is None
+            and table.column("Task") is not None
+            and (table.column("Model") is not None and STATUS not in index)
+        ):
             models = table
-    return matrix, log, models
+        else:
+            rest.append(table)
+    return log, models, rest
 
 
 def _cells_by_name(table: Table, row: Row) -> dict[str, Cell]:
@@ -148,51 +175,6 @@ def _get(table: Table, row: Row, column: str) -> str:
     return row.cells[i].value
 
 
-def _read_tasks(table: Table, problems: list[ProtocolError], file: str) -> tuple[Task, ...]:
-    tasks: list[Task] = []
-    agent_col = "Agent/Skills" if table.column("Agent/Skills") is not None else "Agent"
-    names = (
-        "Task ID",
-        "Description",
-        agent_col,
-        "Worktree",
-        "Branch",
-        "Parallel Group",
-        "Status",
-        "Dependencies",
-        "Estimate",
-    )
-    index = [table.column(n) for n in names]  # resolved once, not per row
-    for row in table.rows:
-        cells = row.cells
-        task_id, description, agent, worktree_raw, branch, group, status_raw, deps, estimate = (
-            cells[i].value if i is not None and i < len(cells) else "" for i in index
-        )
-        if not task_id:
-            problems.append(PlanSyntaxError("task row has no Task ID", line=row.line, file=file))
-            continue
-        role, skills = split_agent_skills(agent)
-        tasks.append(
-            Task(
-                id=task_id,
-                description=description,
-                role=role,
-                skills=skills,
-                worktree=worktree_folder(worktree_raw) if worktree_raw else task_id.lower(),
-                worktree_raw=worktree_raw,
-                branch=branch or f"baton/{task_id}",
-                group=group,
-                status=canonical_status(status_raw) or status_raw,
-                dependencies=split_ids(deps),
-                estimate=estimate,
-                estimate_hours=parse_estimate(estimate),
-                row=row,
-                cells=MappingProxyType(_cells_by_name(table, row)),
-            )
-        )
-    return tuple(tasks)
-
-
 def agent_id(plan: Plan, task: Task) -> str:
     """The task's agent id: its execution-log row's Agent ID, else ``<role>-<task id>``."""
     row = plan.log_row(task.id)
@@ -200,45 +182,6 @@ def agent_id(plan: Plan, task: Task) -> str:
         return row.agent_id
     role = re.sub(r"[^a-z0-9]+", "-", task.role.casefold()).strip("-") or "agent"
     return f"{role}-{task.id.casefold()}"
-
-
-@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
-def split_agent_skills(cell: str) -> tuple[str, tuple[str, ...]]:
-    """``Architect / `architecture-skill`, `api-design-skill` `` → role and skills."""
-    role, sep, rest = cell.partition("/")
-    skills = tuple(s for s in (p.strip().strip("`").strip() for p in rest.split(",")) if s)
-    return role.strip().strip("`").strip(), skills if sep else ()
-
-
-@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
-def worktree_folder(cell: str) -> str:
-    """The folder a Worktree cell names: its last path component (``../arch`` → ``arch``)."""
-    path = cell.strip().strip("`").strip()
-    while len(path) > 1 and path.endswith("/"):
-        path = path[:-1]
-    return path.rsplit("/", 1)[-1] if path != "/" else ""
-
-
-@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
-def split_ids(cell: str) -> tuple[str, ...]:
-    """A comma list of task ids (ranges such as ``T2-T4`` expanded); ``-``/``None`` → ()."""
-    ids: list[str] = []
-    for part in cell.replace(";", ",").split(","):
-        item = part.strip().strip("`").strip()
-        if not item or item in ("-", "—") or item.casefold() == "none":
-            continue
-        ids.extend(expand_range(item))
-    return tuple(ids)
-
-
-def expand_range(item: str) -> tuple[str, ...]:
-    """``T2-T4`` → (T2, T3, T4); anything that is not a small ascending range stays as is."""
-    m = _RANGE_RE.match(item.replace(" ", ""))
-    if m:
-        a, b = int(m["a"]), int(m["b"])
-        if a <= b <= a + 1000:
-            return tuple(f"{m['prefix']}{n}" for n in range(a, b + 1))
-    return (item,)
 
 
 def _read_models(table: Table | None) -> tuple[ModelAssignment, ...]:
@@ -261,16 +204,27 @@ def _read_models(table: Table | None) -> tuple[ModelAssignment, ...]:
     return tuple(out)
 
 
+def _log_status_cells(table: Table | None) -> Iterator[str]:
+    i = table.column("Status") if table is not None else None
+    if table is None or i is None:
+        return
+    for row in table.rows:
+        if i < len(row.cells):
+            yield row.cells[i].raw
+
+
 def _read_log(table: Table | None) -> tuple[LogRow, ...]:
     if table is None:
         return ()
     out: list[LogRow] = []
     index = [table.column(c) for c in LOG_COLUMNS]
+    index[0] = columns(table.header).index.get(TASK_ID)
     for row in table.rows:
         cells = row.cells
-        task_id, agent, started, completed, duration, status, notes = (
+        raw_id, agent, started, completed, duration, status, notes = (
             cells[i].value if i is not None and i < len(cells) else "" for i in index
         )
+        task_id = clean_id(raw_id)
         if not task_id:
             continue
         out.append(
@@ -292,26 +246,11 @@ def _read_log(table: Table | None) -> tuple[LogRow, ...]:
 # -- header, constraints, pins, checklists -----------------------------------------------
 
 
-def _visible_lines(lines: Lines, blocks: Blocks, first: int, last: int) -> Iterator[int]:
-    """Line numbers in [first, last] that are outside fences and HTML blocks."""
-    opaque = sorted(blocks.opaque)
-    k = 0
-    n = first
-    while n <= last:
-        while k < len(opaque) and opaque[k][1] < n:
-            k += 1
-        if k < len(opaque) and opaque[k][0] <= n:
-            n = opaque[k][1] + 1
-            continue
-        yield n
-        n += 1
-
-
 def _read_header(lines: Lines, blocks: Blocks) -> MappingProxyType[str, HeaderField]:
     # The header is what stands before the first second-level heading.
     stop = next((h.line - 1 for h in blocks.headings if h.level == 2), len(lines))
     found: dict[str, HeaderField] = {}
-    for n in _visible_lines(lines, blocks, 1, stop):
+    for n in visible_lines(lines, blocks, 1, stop):
         m = _HEADER_RE.match(lines.content(n))
         if not m:
             continue
@@ -329,7 +268,7 @@ def _read_constraints(lines: Lines, blocks: Blocks) -> Constraints:
     deadline: str | None = None
     lines_of = {"budget": 0, "slots": 0, "deadline": 0}
     in_block = False
-    for n in _visible_lines(lines, blocks, 1, len(lines)):
+    for n in visible_lines(lines, blocks, 1, len(lines)):
         content = lines.content(n).strip()
         if content.startswith("**Constraints:**"):
             in_block = True
@@ -382,7 +321,7 @@ def _read_pins(lines: Lines, blocks: Blocks) -> MappingProxyType[str, str]:
 def _read_checklists(lines: Lines, blocks: Blocks) -> Iterator[ChecklistItem]:
     section = ""
     headings = {h.line: h.title for h in blocks.headings}
-    for n in _visible_lines(lines, blocks, 1, len(lines)):
+    for n in visible_lines(lines, blocks, 1, len(lines)):
         if n in headings:
             section = headings[n]
             continue
@@ -396,114 +335,9 @@ def _read_checklists(lines: Lines, blocks: Blocks) -> Iterator[ChecklistItem]:
         yield ChecklistItem(section, m["text"], m["box"] != " ", box)
 
 
-# -- Notes and Blockers ------------------------------------------------------------------
-
-
-def _section_range(blocks: Blocks, title: str, total: int) -> tuple[int, int] | None:
-    for i, h in enumerate(blocks.headings):
-        if title in h.title.casefold():
-            end = next((g.line - 1 for g in blocks.headings[i + 1 :] if g.level <= h.level), total)
-            return h.line, end
-    return None
-
-
-def _notes_end(lines: Lines, section: tuple[int, int] | None) -> tuple[int | None, str]:
-    if section is None:
-        return None, ""
-    last = section[0]
-    for n in range(section[0], section[1] + 1):
-        content = lines.content(n)
-        if content.strip() and not _RULE_RE.match(content):
-            last = n
-    end = lines.next_start(last)
-    return end, lines.text[lines.start(last) : end]
-
-
-def _read_blockers(
-    lines: Lines, blocks: Blocks, section: tuple[int, int] | None, file: str
-) -> Iterator[BlockerEntry]:
-    if section is None:
-        return
-    visible = list(_visible_lines(lines, blocks, section[0] + 1, section[1]))
-    starts = [i for i, n in enumerate(visible) if lines.content(n).startswith("#")]
-    for k, i in enumerate(starts):
-        n = visible[i]
-        m = _ENTRY_RE.match(lines.content(n))
-        if m is None:
-            continue
-        parts = [p.strip() for p in re.split(r"\s+[-\u2013\u2014]\s+", m["title"], maxsplit=2)]
-        if not _TASK_ID_RE.match(parts[0]):
-            continue  # a heading of prose, such as "Example Blocker Entry:"
-        body = visible[i + 1 : starts[k + 1] if k + 1 < len(starts) else len(visible)]
-        yield _read_entry(lines, n, parts, body, file)
-
-
-def _read_entry(lines: Lines, n: int, parts: list[str], body: list[int], file: str) -> BlockerEntry:
-    fields: dict[str, str] = {}
-    triage: list[str] = []
-    problem: ProtocolError | None = None
-    last = n
-    for b in body:
-        content = lines.content(b)
-        if _RULE_RE.match(content):
-            break  # a thematic break closes the entry: what follows is the next section
-        if content.strip():
-            last = b
-        m = _FIELD_RE.match(content)
-        if m is None:
-            continue
-        name = _canonical_field(m["name"])
-        if name is None:
-            continue
-        fields[name] = m["value"]
-        if name == "Triage":
-            triage.append(m["value"])
-    if len(parts) < 3 or not all(parts):
-        problem = BlockerEntryError(
-            "blocker heading must read '### <task> - <agent> - <timestamp>'", line=n, file=file
-        )
-    else:
-        missing = [f for f in REQUIRED_BLOCKER_FIELDS if f not in fields]
-        if missing:
-            problem = BlockerEntryError(
-                f"blocker entry for {parts[0]} lacks " + ", ".join(f"**{f}:**" for f in missing),
-                line=n,
-                file=file,
-            )
-    padded = [*parts, "", ""][:3]
-    heading = lines.span(n, 0, lines.end(n) - lines.start(n))
-    end = lines.next_start(last)
-    return BlockerEntry(
-        task_id=padded[0],
-        agent_id=padded[1],
-        timestamp=padded[2],
-        fields=MappingProxyType(fields),
-        heading=heading,
-        heading_text=heading.slice(lines.text),
-        last_line=last,
-        end=end,
-        tail=lines.text[lines.start(last) : end],
-        triage_lines=tuple(triage),
-        problem=problem,
-    )
-
-
-_FIELD_BY_KEY = {f.casefold(): f for f in BLOCKER_FIELDS}
-
-
-def _canonical_field(name: str) -> str | None:
-    return _FIELD_BY_KEY.get(" ".join(name.split()).casefold())
-
-
 __all__ = [
-    "BLOCKER_FIELDS",
     "HEADER_FIELDS",
     "LOG_COLUMNS",
     "agent_id",
-    "canonical_status",
-    "expand_range",
     "parse_plan",
-    "split_agent_skills",
-    "split_ids",
-    "worktree_folder",
 ]

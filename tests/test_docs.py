@@ -130,3 +130,28 @@ def test_documented_code_exists(where: str, path: str, name: str) -> None:
 def test_docs_reference_code() -> None:
     """The architecture page points into the code (so the check above has work to do)."""
     assert sum(w.startswith("docs/architecture.md") for w, _, _ in code_references()) >= 5
+
+
+def _guide_section(title: str) -> str:
+    guide = (ROOT / "docs" / "user-guide.md").read_text(encoding="utf-8")
+    return guide.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_alias_and_synonym_tables_are_the_reader_s() -> None:
+    """Every header alias and status spelling Baton reads is in the user guide, and the
+    guide lists none it does not read."""
+    from protocol._matrix import ALIASES
+    from protocol._status import EMOJI, SYNONYMS
+
+    section = _guide_section("Plans as people write them")
+    rows = {
+        cells[1].strip("` "): cells[2:]
+        for line in section.splitlines()
+        if line.startswith("| `") and len(cells := line.split("|")) > 3
+    }
+    for column, names in ALIASES.items():
+        written = re.findall(r"`([^`]+)`", rows[column][0])
+        assert written[: len(names) - 1] == list(names[1:]), column
+    for status, words in SYNONYMS.items():
+        assert re.findall(r"`([^`]+)`", rows[status][0]) == list(words[1:]), status
+        assert rows[status][1].split() == [e for e, s in EMOJI.items() if s == status]

@@ -30,6 +30,7 @@ import anyio
 import structlog
 
 from protocol import EditConflictError
+from protocol._text import decode_text, encode_text
 
 log = structlog.get_logger()
 
@@ -135,14 +136,15 @@ class FileStore:
     # -- reading ----------------------------------------------------------------------------
 
     def read(self, path: Path) -> tuple[str, bytes]:
-        """The file's text (line endings and BOM kept) and its bytes."""
+        """The file's text (line endings, BOM and any byte that is not UTF-8 kept, see
+        ``protocol._text.decode_text``) and its bytes."""
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise FileNotReady(f"{path}: missing") from None
         if not raw:
             raise FileNotReady(f"{path}: empty")
-        return raw.decode("utf-8", errors="replace"), raw
+        return decode_text(raw), raw
 
     def _read_when_ready(self, path: Path) -> tuple[str, bytes]:
         """:meth:`read`, waiting out a short truncate-then-write save."""
@@ -222,7 +224,7 @@ class FileStore:
         failure: Exception | None = None  # why our edit could not go into their save
         held: Path | None = None  # their displaced save, kept on disk until its merge is in
         while True:
-            data = new.encode("utf-8")
+            data = encode_text(new)
             try:
                 tmp = self._temp(path, data)
                 try:
@@ -250,7 +252,7 @@ class FileStore:
             # Someone saved between our read and the swap: merge our edit into their save.
             log.info("save_merged", file=path.name)
             held = tmp
-            theirs = displaced.decode("utf-8", errors="replace")
+            theirs = decode_text(displaced)
             try:
                 new, failure = edit(theirs), None
             except EditConflictError:
@@ -282,7 +284,7 @@ class FileStore:
             log.warning("directory_sync_failed", file=str(path), reason=exc.strerror)
 
     def _replace_if_unchanged(self, path: Path, expected: bytes, new: str) -> bool:
-        tmp = self._temp(path, new.encode("utf-8"))
+        tmp = self._temp(path, encode_text(new))
         try:
             if path.read_bytes() != expected:
                 return False

@@ -26,7 +26,7 @@ from pathlib import Path
 import structlog
 
 from orchestrator.adapters.journal import Journal, JournalBroken
-from orchestrator.adapters.text_files import InputError, read_text
+from orchestrator.adapters.text_files import InputError, read_bytes
 from orchestrator.config import Config
 from orchestrator.decisions.scheduler import TaskState
 from orchestrator.decisions.triage import ORCHESTRATOR, deadline_notice, resolution_text
@@ -41,6 +41,7 @@ from protocol import (
     parse_messages,
     parse_plan,
 )
+from protocol._text import decode_text
 from protocol.blockers import entry_key
 
 log = structlog.get_logger()
@@ -98,7 +99,7 @@ def open_or_rebuild(path: Path, config: Config, worktree_parent: Path) -> Journa
     else:
         reason = "missing"
     try:
-        plan = parse_plan(read_text(config.plan_path), file=config.plan_file)
+        plan = parse_plan(decode_text(read_bytes(config.plan_path)), file=config.plan_file)
     except InputError as exc:
         raise JournalBroken(path, f"{reason}, and it cannot be rebuilt: {exc}") from None
     errors = check_plan(plan, worktree_parent=str(worktree_parent))
@@ -106,7 +107,7 @@ def open_or_rebuild(path: Path, config: Config, worktree_parent: Path) -> Journa
         raise JournalBroken(path, f"{reason}, and it cannot be rebuilt: {errors[0]}")
     messages: tuple[Message, ...] = ()
     if config.messages_path.exists():
-        text = read_text(config.messages_path)
+        text = decode_text(read_bytes(config.messages_path))
         messages = parse_messages(text, file=config.messages_file).messages
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     kept = _move_aside(path, now) if path.exists() else None

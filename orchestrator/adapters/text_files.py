@@ -12,15 +12,14 @@ class InputError(Exception):
     """A file the command needs is missing or unreadable."""
 
 
-def read_text(path: Path) -> str:
-    """A file's text exactly as stored: no newline translation, undecodable bytes replaced."""
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes exactly as stored."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return data.decode("utf-8", errors="replace")
 
 
 def plan_too_large(size: int, limit_mb: float) -> str | None:
@@ -34,4 +33,4 @@ def plan_too_large(size: int, limit_mb: float) -> str | None:
     )
 
 
-__all__ = ["InputError", "plan_too_large", "read_text"]
+__all__ = ["InputError", "plan_too_large", "read_bytes"]

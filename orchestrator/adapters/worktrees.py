@@ -23,6 +23,8 @@ import anyio.to_thread
 import git
 import structlog
 
+from orchestrator.config import default_parent
+
 log = structlog.get_logger()
 
 _T = TypeVar("_T")
@@ -83,12 +85,6 @@ class BranchSummary:
     files: tuple[str, ...]
     lines_added: int
     lines_removed: int
-
-
-def default_parent(repo_dir: Path) -> Path:
-    """The default worktree parent: ``../<repo>-worktrees`` beside the repository."""
-    repo = repo_dir.resolve()
-    return repo.parent / f"{repo.name}-worktrees"
 
 
 def _one_line(error: git.GitCommandError) -> str:

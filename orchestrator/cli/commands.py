@@ -20,7 +20,7 @@ from orchestrator.adapters import logs
 from orchestrator.cli import status_view as _views
 from orchestrator.cli.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from orchestrator.cli.inputs import InputError, Inputs, load_inputs
-from orchestrator.config import DEFAULT_MAX_PLAN_MB, ConfigError, api_key, load_config
+from orchestrator.config import Config, ConfigError, api_key, load_config
 
 _REBUILD_HINT = (
     "baton run --rebuild-journal moves it aside and rebuilds it from the plan and the message log"
@@ -52,22 +52,33 @@ def _service(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(args: argparse.Namespace) -> Inputs | int:
-    """Both files read and checked, their errors printed; an exit code when unreadable."""
+def _load(args: argparse.Namespace) -> tuple[Inputs, Config] | int:
+    """Both files read and checked, their errors and warnings printed, with the config;
+    an exit code when unreadable."""
     try:
-        inputs = load_inputs(args.dir, max_plan_mb=_max_plan_mb(args.dir))
-    except InputError as exc:
+        config = load_config(args.dir)
+        inputs = load_inputs(
+            args.dir,
+            config.plan_file,
+            config.messages_file,
+            worktree_parent=config.worktrees_dir,
+            max_plan_mb=config.max_plan_mb,
+        )
+    except (ConfigError, InputError) as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return EXIT_INVALID
     for error in inputs.errors:
         print(error, file=sys.stderr)
-    return inputs
+    for warning in inputs.plan.warnings:
+        print(_views.warning_line(warning), file=sys.stderr)
+    return inputs, config
 
 
 def _validate(args: argparse.Namespace) -> int:
-    inputs = _load(args)
-    if isinstance(inputs, int):
-        return inputs
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    inputs, _ = loaded
     if inputs.errors:
         print(f"baton: {len(inputs.errors)} error(s)", file=sys.stderr)
         return EXIT_INVALID
@@ -76,13 +87,14 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    inputs = _load(args)
-    if isinstance(inputs, int):
-        return inputs
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    inputs, config = loaded
     if inputs.plan_errors:
         return EXIT_INVALID
     if args.write:
-        return _write_graph(inputs.plan_path)
+        return _write_graph(inputs.plan_path, config.worktrees_dir)
     print(_views.mermaid(inputs.plan) if args.format == "mermaid" else _views.graph(inputs.plan))
     return EXIT_OK
 
@@ -91,10 +103,13 @@ def _status(args: argparse.Namespace) -> int:
     if args.watch and not sys.stdout.isatty():
         print("baton: status --watch needs a terminal (use --json for scripts)", file=sys.stderr)
         return EXIT_USAGE
-    inputs = _load(args)
-    if isinstance(inputs, int):
-        return inputs
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    inputs, config = loaded
     if inputs.plan_errors:
+        if args.json:
+            print(json.dumps(_views.invalid_data(inputs), indent=2))
         return EXIT_INVALID
     if args.watch:
         from orchestrator.cli import live_view
@@ -104,19 +119,11 @@ def _status(args: argparse.Namespace) -> int:
         return live_view.run(args.dir, sys.stdout, timers=lambda: _triage_timers(args.dir))
     timers = _triage_timers(args.dir)
     if args.json:
-        print(json.dumps(_views.status_data(inputs, **timers), indent=2))
+        data = _views.status_data(inputs, worktree_parent=config.worktrees_dir, **timers)
+        print(json.dumps(data, indent=2))
     else:
         print(_views.status_text(inputs, **timers))
     return EXIT_OK
-
-
-def _max_plan_mb(plan_dir: Path) -> float:
-    """baton.toml's plan size limit; the default when the file cannot be read (the
-    read-only commands do not need the rest of it)."""
-    try:
-        return load_config(plan_dir).max_plan_mb
-    except ConfigError:
-        return DEFAULT_MAX_PLAN_MB
 
 
 def _triage_timers(plan_dir: Path) -> dict[str, Any]:
@@ -171,7 +178,7 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_graph(plan_path: Path) -> int:
+def _write_graph(plan_path: Path, worktree_parent: Path) -> int:
     from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
     from protocol import PlanInvalid, check_plan, parse_plan, set_mermaid_block
 
@@ -181,7 +188,7 @@ def _write_graph(plan_path: Path) -> int:
         nonlocal changed
         # Drawn from the text being edited, so the chart matches the plan it lands in.
         plan = parse_plan(text, file=str(plan_path))
-        errors = check_plan(plan)
+        errors = check_plan(plan, worktree_parent=str(worktree_parent))
         if errors:
             raise PlanInvalid(errors)
         new = set_mermaid_block(text, plan, "Dependency Graph", _views.mermaid(plan))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.adapters.text_files import InputError, plan_too_large, read_text
+from orchestrator.adapters.text_files import InputError, plan_too_large, read_bytes
 from orchestrator.config import DEFAULT_MAX_PLAN_MB
 from protocol import (
     UnterminatedBlockError,
@@ -16,6 +16,7 @@ from protocol import (
 )
 from protocol._errors import PLAN_FILE, ProtocolError
 from protocol._model import Plan
+from protocol._text import decode_text
 from protocol.messages import MESSAGES_FILE, Message
 
 
@@ -39,8 +40,14 @@ def load_inputs(
     messages_file: str = MESSAGES_FILE,
     *,
     max_plan_mb: float = DEFAULT_MAX_PLAN_MB,
+    worktree_parent: Path | None = None,
 ) -> Inputs:
-    """Parse and check the plan and, when present, the message log of ``directory``."""
+    """Parse and check the plan and, when present, the message log of ``directory``;
+    Worktree cells are checked against ``worktree_parent`` as the daemon checks them.
+
+    The plan is read as the daemon reads it (bytes that are not UTF-8 are an error at their
+    line); the message log, only shown here, with such bytes replaced.
+    """
     if not directory.is_dir():
         raise InputError(f"{directory}: not a directory (use --dir)")
     plan_path = directory / plan_file
@@ -49,13 +56,14 @@ def load_inputs(
     too_large = plan_too_large(plan_path.stat().st_size, max_plan_mb)
     if too_large is not None:
         raise InputError(f"{plan_path}: {too_large}")
-    plan = parse_plan(read_text(plan_path), file=str(plan_path))
-    plan_errors = check_plan(plan)
+    plan = parse_plan(decode_text(read_bytes(plan_path)), file=str(plan_path))
+    parent = str(worktree_parent) if worktree_parent is not None else None
+    plan_errors = check_plan(plan, worktree_parent=parent)
     messages_path = directory / messages_file
     messages: tuple[Message, ...] = ()
     message_errors: tuple[ProtocolError, ...] = ()
     if messages_path.exists():
-        text = read_text(messages_path)
+        text = read_bytes(messages_path).decode("utf-8", errors="replace")
         batch = parse_messages(text, file=str(messages_path))
         messages, message_errors = batch.messages, batch.errors
         unclosed = open_block(text)  # at rest, a block left open is an error, not a save
@@ -65,4 +73,4 @@ def load_inputs(
     return Inputs(plan, messages, plan_errors, message_errors, plan_path, messages_path)
 
 
-__all__ = ["InputError", "Inputs", "load_inputs", "plan_too_large", "read_text"]
+__all__ = ["InputError", "Inputs", "load_inputs", "plan_too_large", "read_bytes"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from orchestrator.adapters.clock import parse_iso
 from orchestrator.cli.inputs import Inputs
-from protocol import BlockerEntry, Message, critical_path, ready_tasks, waves
+from protocol import BlockerEntry, Message, ProtocolError, critical_path, ready_tasks, waves
 from protocol._model import STATUSES, Plan
 from protocol.blockers import entry_key
 from protocol.plan import agent_id
@@ -98,6 +99,25 @@ def _class(status: str) -> str:
     return status.replace(" ", "").casefold()
 
 
+def warning_line(warning: ProtocolError) -> str:
+    """``MULTI_AGENT_PLAN.md:12: warning: column 'Dependancies' is not read: …``."""
+    where = f"{warning.file}:{warning.line}" if warning.line else warning.file
+    return f"{where}: warning: {warning.reason}"
+
+
+def _problems(errors: Sequence[ProtocolError]) -> list[dict[str, Any]]:
+    return [{"file": e.file, "line": e.line, "reason": e.reason} for e in errors]
+
+
+def invalid_data(inputs: Inputs) -> dict[str, Any]:
+    """What ``status --json`` says of a plan that cannot be read: every error, where it is."""
+    return {
+        "valid": False,
+        "errors": _problems(inputs.errors),
+        "warnings": _problems(inputs.plan.warnings),
+    }
+
+
 def status_data(
     inputs: Inputs,
     *,
@@ -105,8 +125,10 @@ def status_data(
     sla_minutes: float = 10.0,
     now: datetime | None = None,
     costs: Mapping[str, float] | None = None,
+    worktree_parent: Path | None = None,
 ) -> dict[str, Any]:
-    """The run as the files (and, through ``seen``, the journal's triage timers) tell it."""
+    """The run as the files (and, through ``seen``, the journal's triage timers) tell it.
+    With ``worktree_parent``, each task's worktree is its folder's path under it."""
     plan = inputs.plan
     now = now or datetime.now(UTC)
     seen = seen or {}
@@ -125,6 +147,7 @@ def status_data(
     wave_of = {tid: n for n, wave in enumerate(waves(plan.tasks), 1) for tid in wave}
     counts = {s: sum(1 for t in plan.tasks if t.status == s) for s in STATUSES}
     return {
+        "valid": True,
         "project": plan.header["Project"].value if "Project" in plan.header else None,
         "status": plan.header["Status"].value if "Status" in plan.header else None,
         "counts": counts,
@@ -139,9 +162,12 @@ def status_data(
                 "role": t.role,
                 "estimate": t.estimate,
                 "dependencies": list(t.dependencies),
+                "worktree": str(worktree_parent / t.worktree) if worktree_parent else t.worktree,
+                "branch": t.branch,
             }
             for t in plan.tasks
         ],
+        "warnings": _problems(plan.warnings),
         "ready": [t.id for t in ready_tasks(plan.tasks)],
         "critical_path": {"tasks": list(path), "hours": hours},
         "blockers": [

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from orchestrator.adapters.worktrees import default_parent
 from orchestrator.config import load_config
 
 __all__ = [
@@ -244,7 +243,7 @@ def plan_unit(kind: Kind, plan_dir: Path, *, baton: Path | None = None) -> Unit:
     if not plan.is_dir():
         raise ServiceError(f"{plan}: not a directory")
     config = load_config(plan)
-    parent = config.worktree_parent or default_parent(plan)
+    parent = config.worktrees_dir
     account = None if kind == "user" else "baton"
     text = render_unit(kind, plan, parent, config.state_dir, baton or _find_baton(), account)
     return Unit(unit_name(plan), text, parent)

@@ -17,7 +17,7 @@ import structlog
 
 from orchestrator.adapters.filestore import FileNotReady, Store, StoreConflict
 from protocol import Message, MessageError, append_message, parse_messages
-from protocol._text import Span
+from protocol._text import Span, decode_text, encode_text
 from protocol.messages import NEW_MESSAGES_FILE, block_start_before
 
 log = structlog.get_logger()
@@ -64,7 +64,7 @@ class MessageLog:
     ) -> tuple[Sequence[Message], Sequence[MessageError]]:
         """Blocking: read only the file's tail when the resume point is still in place,
         else the whole file through ``read`` (which raises FileNotReady)."""
-        anchor = self.anchor.encode("utf-8")
+        anchor = encode_text(self.anchor)
         if self.byte_end and anchor:
             try:
                 with path.open("rb") as f:
@@ -73,17 +73,17 @@ class MessageLog:
             except OSError:
                 data = b""
             if data[: len(anchor)] == anchor:
-                tail = data[len(anchor) :].decode("utf-8", errors="replace")
+                tail = decode_text(data[len(anchor) :])
                 batch = parse_messages(tail, offset=self.end, line=self.end_line, file=self.file)
                 consumed = tail[: batch.end - self.end]
-                self.byte_end += len(consumed.encode("utf-8"))
+                self.byte_end += len(encode_text(consumed))
                 self.end, self.end_line = batch.end, batch.end_line
                 self.anchor = (self.anchor + consumed)[-_ANCHOR:]
                 self.unclosed = batch.unclosed
                 return batch.messages, self._fresh(batch.errors)
         text, _ = read(path)
         result = self.read(text)
-        self.byte_end = len(text[: self.end].encode("utf-8"))
+        self.byte_end = len(encode_text(text[: self.end]))
         return result
 
     def read(self, text: str) -> tuple[Sequence[Message], Sequence[MessageError]]:
@@ -112,7 +112,7 @@ class MessageLog:
         """Baton wrote ``written``; the resume point is now at ``end`` in it."""
         self.end = end
         self.anchor = written[max(0, end - _ANCHOR) : end]
-        self.byte_end = len(written[:end].encode("utf-8"))
+        self.byte_end = len(encode_text(written[:end]))
 
     def _resume(self, text: str) -> int | None:
         if not self.anchor:

@@ -5,7 +5,7 @@ edit needs a parse of the text it applies to — unless everything edited since 
 lies *below* it in the file. Edits that say where they touch (``where``) are therefore applied
 bottom-up, and the batch re-parses only when an edit overlaps what was already changed. A
 batch refuses to write into a plan that does not check out: Baton writes nothing into an
-invalid plan (docs/user-guide.md). An edit whose target a person changed
+invalid plan (docs/user-guide.md, "Reading errors"). An edit whose target a person changed
 (``EditConflictError`` on fresh text) is skipped, not retried: the person's value wins, and
 the caller sees ``applied`` False.
 """
@@ -25,11 +25,11 @@ from protocol import (
     append_blocker_line,
     check_plan,
     parse_plan,
-    set_cell,
     set_checkbox,
     set_header_field,
     set_log_cells,
     set_revision,
+    set_status,
 )
 from protocol.blockers import entry_key
 from protocol.retro import set_metrics
@@ -127,7 +127,15 @@ def _log(task_id: str, values: dict[str, str]) -> Callable[[str, Plan], str]:
     def fn(text: str, plan: Plan) -> str:
         if plan.log_table is None:
             return text
-        return set_log_cells(text, plan, task_id, values)
+        status = values.get("Status")
+        if status is None:
+            return set_log_cells(text, plan, task_id, values)
+        row = plan.log_row(task_id)
+        if row is not None and row.status == status:  # already says so, in its own words
+            rest = {k: v for k, v in values.items() if k != "Status"}
+            return set_log_cells(text, plan, task_id, rest) if rest else text
+        # Written as the plan spells it, as in the matrix.
+        return set_log_cells(text, plan, task_id, {**values, "Status": plan.spell(status)})
 
     return fn
 
@@ -163,7 +171,7 @@ def start(task_id: str, at: str) -> PlanEdit:
         task = plan.task(task_id)
         if task is not None and task.status == IN_PROGRESS:
             return text
-        return set_cell(text, plan, task_id, "Status", IN_PROGRESS, expected=NOT_STARTED)
+        return set_status(text, plan, task_id, IN_PROGRESS, expected=(NOT_STARTED,))
 
     return PlanEdit(fn, f"start {task_id}", _row(task_id))
 
@@ -233,10 +241,7 @@ def status(task_id: str, value: str, expected: Sequence[str]) -> PlanEdit:
     """Set a task's Status, only from one of the ``expected`` values."""
 
     def fn(text: str, plan: Plan) -> str:
-        task = plan.task(task_id)
-        if task is None or task.status not in expected:
-            raise EditConflictError(f"{task_id} is not in {', '.join(expected)}")
-        return set_cell(text, plan, task_id, "Status", value, expected=task.status)
+        return set_status(text, plan, task_id, value, expected=expected)
 
     return PlanEdit(fn, f"status {task_id} {value}", _row(task_id))
 

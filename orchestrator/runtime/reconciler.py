@@ -29,7 +29,15 @@ from orchestrator.runtime.executor import Executor
 from orchestrator.runtime.faults import Faults
 from orchestrator.runtime.ledger import grouped, restore_edits
 from orchestrator.runtime.services import Services
-from protocol import FAILED, Plan, PlanError, check_plan, parse_plan, read_revision
+from protocol import (
+    FAILED,
+    Plan,
+    PlanError,
+    ProtocolError,
+    check_plan,
+    parse_plan,
+    read_revision,
+)
 
 log = structlog.get_logger()
 
@@ -65,6 +73,7 @@ class Reconciler:
         self.plan: Plan | None = None  # the last plan that checked out
         self.decided: str | None = None  # digest of the plan text last acted on
         self._invalid: str | None = None  # digest of the invalid plan last reported
+        self._warned: frozenset[ProtocolError] = frozenset()  # the plan warnings last logged
         self._ended_with_newline = False
         self._status_line = ""
         self._checked = False  # the Pre-Execution Checklist passed (or was forced) this run
@@ -97,6 +106,7 @@ class Reconciler:
             if self._looks_cut(plan, text) and not await self._settled(raw):
                 return  # an editor is still writing; its next change wakes us again
             errors = check_plan(plan, worktree_parent=str(s.parent))
+            self._report_warnings(plan)
             if errors:
                 self._report_invalid(digest, errors)
                 break
@@ -192,6 +202,15 @@ class Reconciler:
         if summary != self._status_line:
             self._status_line = summary
             self._status(summary)
+
+    def _report_warnings(self, plan: Plan) -> None:
+        """Log each plan warning once, when it first appears (a column Baton cannot read)."""
+        warnings = frozenset(plan.warnings)
+        for w in sorted(warnings - self._warned, key=lambda w: w.line):
+            self._s.report(
+                "plan_warning", level="warning", file=w.file, line=w.line, reason=w.reason
+            )
+        self._warned = warnings
 
     def _report_invalid(self, digest: str, errors: Sequence[Exception]) -> None:
         self._s.writer.invalid()

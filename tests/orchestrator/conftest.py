@@ -35,24 +35,29 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
-@pytest.fixture
-def plan_repo(tmp_path: Path) -> Path:
-    """A git repository on branch main with the template plan committed."""
-    return new_plan_repo(tmp_path)
-
-
 def new_plan_repo(parent: Path) -> Path:
     """``parent``/repo: a git repository on branch main with the template plan committed."""
-    repo = parent / "repo"
+    return commit_plan(parent, TEMPLATE.encode("utf-8"))
+
+
+def commit_plan(tmp_path: Path, plan: bytes) -> Path:
+    """A git repository ``tmp_path/repo`` on branch main with ``plan`` committed."""
+    repo = tmp_path / "repo"
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.name", "Test")
     git(repo, "config", "user.email", "test@baton.invalid")
-    (repo / "MULTI_AGENT_PLAN.md").write_text(TEMPLATE, encoding="utf-8")
+    (repo / "MULTI_AGENT_PLAN.md").write_bytes(plan)
     (repo / ".gitignore").write_text(".baton/\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "plan")
     return repo
+
+
+@pytest.fixture
+def plan_repo(tmp_path: Path) -> Path:
+    """A git repository on branch main with the template plan committed."""
+    return commit_plan(tmp_path, TEMPLATE.encode("utf-8"))
 
 
 @dataclass

@@ -8,6 +8,19 @@ from hypothesis import strategies as st
 
 from protocol._model import STATUSES
 
+# Status cells as plans write them: the five, and spellings of them people use.
+STATUS_CELLS = (
+    *STATUSES,
+    "✅ Completed",
+    "⬜ Not Started",
+    "🔄 In Progress",
+    "Done",
+    "**Blocked**",
+    "`pending`",
+    "WIP",
+    "❌ Failed",
+)
+
 # Cell text a person might type: letters, digits, punctuation, unicode, escaped pipes.
 _cell_chars = st.sampled_from([*"abcXYZ019 -_.,:;()[]/`*#éü→✓", "\\|"])
 cell_text = st.lists(_cell_chars, min_size=1, max_size=12).map(
@@ -24,7 +37,8 @@ class PlanSpec:
 
 @st.composite
 def plans(draw: st.DrawFn) -> PlanSpec:
-    """A valid plan: header, matrix, a log, checklists and a blocker entry, LF or CRLF."""
+    """A valid plan: header, matrix (sometimes split into two tables with one header), a log,
+    checklists and a blocker entry, LF or CRLF; statuses in any of ``STATUS_CELLS``."""
     n = draw(st.integers(min_value=1, max_value=6))
     ids = tuple(f"T{i + 1}" for i in range(n))
     pad = draw(st.sampled_from(["", " ", "   "]))
@@ -33,13 +47,21 @@ def plans(draw: st.DrawFn) -> PlanSpec:
         deps = ", ".join(ids[: draw(st.integers(0, i))][-2:]) or "-"
         rows.append(
             f"|{pad}{tid}{pad}| {draw(cell_text)} | Builder / `skill-{i}` | `../w{i}` |"
-            f" `feature/b{i}` | {'AB'[i % 2]} | {draw(st.sampled_from(STATUSES))} |"
+            f" `feature/b{i}` | {'AB'[i % 2]} | {draw(st.sampled_from(STATUS_CELLS))} |"
             f" {deps} |{pad}{draw(st.sampled_from(['1h', '30m', '', '2d']))}|"
         )
     log_rows = [
         f"| {tid} | agent-{tid.lower()} | - | - | - | Not Started | {draw(cell_text)} |"
         for tid in ids[: draw(st.integers(0, n))]
     ]
+    header = [
+        "| Task ID | Description | Agent/Skills | Worktree | Branch | Parallel Group | Status"
+        " | Dependencies | Estimate |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    split = draw(st.integers(0, n))  # where a second table with the same header begins
+    if 0 < split < n:
+        rows[split:split] = ["", "### Phase 2", "", *header]
     checks = [f"- [{draw(st.sampled_from([' ', 'x']))}] {draw(cell_text)}" for _ in range(3)]
     body = [
         "# Multi-Agent Orchestration Plan",
@@ -49,9 +71,7 @@ def plans(draw: st.DrawFn) -> PlanSpec:
         "",
         "## 3. Task Assignment Matrix",
         "",
-        "| Task ID | Description | Agent/Skills | Worktree | Branch | Parallel Group | Status"
-        " | Dependencies | Estimate |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *header,
         *rows,
         "",
         "### Pre-Execution Checklist",

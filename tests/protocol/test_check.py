@@ -1,5 +1,4 @@
-"""Whole-plan checks: each error kind, with its line, from a fixture file
-(docs/contract.md sec. 2)."""
+"""Whole-plan checks: each error kind, with its line, from a fixture file (docs/user-guide.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from protocol import (
     BranchNameError,
     DuplicateTaskError,
     InvalidStatusError,
-    MissingGroupError,
     PlanCycleError,
     PlanInvalid,
     PlanSyntaxError,
@@ -47,9 +45,12 @@ def errors_of(name: str, **kwargs: str) -> tuple[ProtocolError, ...]:
             "invalid_status",
             InvalidStatusError,
             11,
-            f"status 'Done' of T2 is not one of {FIVE}",
+            f"status 'Shipped' of T2 is not a status Baton knows: write one of {FIVE}, or a "
+            "synonym (Pending, TODO, To Do, Ready, Planned, Queued, Backlog, Not Begun, WIP, "
+            "Doing, Active, Started, Ongoing, Working, Running, Underway, Stuck, On Hold, "
+            "Waiting, Paused, Complete, Done, Finished, Fail, Failure, Error, Errored); case, "
+            "markup and a leading emoji do not matter",
         ),
-        ("invalid_missing_group", MissingGroupError, 11, "task T2 has no parallel group"),
         (
             "invalid_worktree",
             WorktreePathError,
@@ -125,3 +126,69 @@ def test_load_plan_raises_with_every_error() -> None:
         load_plan((PLANS / "invalid_several.md").read_text(encoding="utf-8"))
     assert len(exc.value.errors) == 3
     assert str(exc.value).count("\n") == 2
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ("`../.git`", "'../.git' would put the worktree in a folder named .git"),
+        ("`.GIT`", "'.GIT' would put the worktree in a folder named .git"),
+        (
+            "`~/work/t2`",
+            "'~/work/t2' starts with ~, which Baton does not expand (expected e.g. ../t2)",
+        ),
+        ("`~`", "'~' starts with ~, which Baton does not expand (expected e.g. ../t2)"),
+        (
+            "`../-rf`",
+            "'../-rf' names the folder '-rf': a worktree folder is letters, digits and "
+            ". _ - + @, starting with a letter or digit",
+        ),
+        (
+            "`../.cache`",
+            "'../.cache' names the folder '.cache': a worktree folder is letters, "
+            "digits and . _ - + @, starting with a letter or digit",
+        ),
+        (
+            "`../$HOME`",
+            "'../$HOME' names the folder '$HOME': a worktree folder is letters, "
+            "digits and . _ - + @, starting with a letter or digit",
+        ),
+        (
+            "`../my tree`",
+            "'../my tree' names the folder 'my tree': a worktree folder is letters, "
+            "digits and . _ - + @, starting with a letter or digit",
+        ),
+    ],
+)
+def test_odd_worktree_names_are_refused(cell: str, reason: str) -> None:
+    """A Worktree cell naming .git, ~, a hidden or an option-like folder is refused, saying why."""
+    text = (PLANS / "valid_small.md").read_text(encoding="utf-8")
+    [error] = check_plan(parse_plan(text.replace("`../build`", cell)))
+    assert isinstance(error, WorktreePathError)
+    assert (error.line, error.reason) == (11, f"worktree of T2 {reason}")
+
+
+def test_ordinary_worktree_names_pass() -> None:
+    """Letters, digits, dots, dashes, underscores and non-ASCII letters are folder names."""
+    text = (PLANS / "valid_small.md").read_text(encoding="utf-8")
+    for cell in ("`../build_2.x`", "`../été`", "`build+fast@1`", "build"):
+        assert check_plan(parse_plan(text.replace("`../build`", cell))) == (), cell
+
+
+def test_bytes_that_are_not_utf8_are_an_error_at_their_line() -> None:
+    """Stray bytes (decoded with decode_text) are a PlanSyntaxError naming the line and the
+    bytes; the rest of the plan still reads."""
+    from protocol._text import decode_text, encode_text
+
+    raw = (PLANS / "valid_small.md").read_bytes().replace(b"| Build |", b"| Bu\xff\xfeild |")
+    text = decode_text(raw)
+    assert encode_text(text) == raw
+    plan = parse_plan(text)
+    [error] = check_plan(plan)
+    assert isinstance(error, PlanSyntaxError)
+    assert (error.line, error.reason) == (
+        11,
+        "bytes ff fe are not UTF-8: save the file as UTF-8 (Baton writes nothing into it until "
+        "then)",
+    )
+    assert [t.id for t in plan.tasks] == ["T1", "T2", "T3"]

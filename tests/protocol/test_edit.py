@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocol._cells import plain
 from protocol._errors import EditConflictError
 from protocol._model import STATUSES, Cell, Plan
+from protocol._status import canonical_status
 from protocol.edit import (
     append_blocker_line,
     escape_cell,
@@ -18,8 +20,9 @@ from protocol.edit import (
     set_checkbox,
     set_header_field,
     set_log_cells,
+    set_status,
 )
-from protocol.plan import canonical_status, parse_plan
+from protocol.plan import parse_plan
 from tests.protocol.plan_strategies import PlanSpec, cell_text, plans
 
 TEMPLATE = (Path(__file__).parent.parent / "fixtures" / "plans" / "template.md").read_text(
@@ -158,12 +161,67 @@ def test_set_cell_changes_only_its_target(spec: PlanSpec, data: st.DataObject) -
     if column == "Status":
         shown = canonical_status(shown) or shown
     elif column == "Branch":
-        shown = shown or f"baton/{tid}"
+        shown = plain(shown) or f"baton/{tid}"
     expected = view(plan)
     fields = list(expected["tasks"][tid])
     fields[{"Description": 0, "Branch": 4, "Status": 6, "Estimate": 8}[column]] = shown
     expected["tasks"][tid] = tuple(fields)
     assert view(parse_plan(new)) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=plans(), data=st.data())
+def test_set_status_writes_the_plan_s_spelling_in_its_row_only(
+    spec: PlanSpec, data: st.DataObject
+) -> None:
+    """set_status rewrites only the Status cell of the task's row, in whichever table it
+    stands, as the plan spells that status; a cell that already says so stays as written;
+    twice is once."""
+    plan = parse_plan(spec.text)
+    tid = data.draw(st.sampled_from(spec.task_ids))
+    status = data.draw(st.sampled_from(STATUSES))
+    task = plan.task(tid)
+    assert task is not None
+    cell = task.cells["Status"]
+    new = set_status(spec.text, plan, tid, status)
+    if task.status == status:
+        assert new == spec.text
+    else:
+        assert new == spec.text[: cell.span.start] + plan.spell(status) + spec.text[cell.span.end :]
+    again = parse_plan(new)
+    assert set_status(new, again, tid, status) == new
+    expected = view(plan)
+    fields = list(expected["tasks"][tid])
+    fields[6] = status
+    expected["tasks"][tid] = tuple(fields)
+    assert view(again) == expected
+
+
+def test_set_status_spelling_and_expected() -> None:
+    """In a plan that writes ✅ Completed, Completed is written so; In Progress, which it
+    never writes, as the template does; an unexpected current status is a conflict."""
+    text = TEMPLATE.replace("| A | Not Started | - | 1h |", "| A | ✅ Completed | - | 1h |")
+    plan = parse_plan(text)
+    new = set_status(text, plan, "T2", "In Progress", expected=("Not Started",))
+    assert "| B | In Progress | T1 | 3h |" in new
+    done = set_status(new, parse_plan(new), "T2", "Completed", expected=("In Progress",))
+    assert "| `feature/auth-oauth` | B | ✅ Completed | T1 | 3h |" in done
+    with pytest.raises(EditConflictError, match="expected In Progress or Blocked"):
+        set_status(text, plan, "T3", "Failed", expected=("In Progress", "Blocked"))
+
+
+def test_set_cell_by_header_alias_in_a_later_table() -> None:
+    """A column named by one of its header spellings, in a row of the matrix's second table."""
+    text = (
+        "| ID | State | Deps |\n|--|--|--|\n| T1 | Done | - |\n\n## Later\n\n"
+        "| ID | State | Deps |\n|--|--|--|\n| T2 | TODO | T1 |\n"
+    )
+    plan = parse_plan(text)
+    new = set_cell(text, plan, "T2", "Status", "In Progress")
+    assert new == text.replace("| T2 | TODO |", "| T2 | In Progress |")
+    assert set_cell(text, plan, "T2", "Dependencies", "-") == text.replace("| T1 |\n", "| - |\n")
+    with pytest.raises(EditConflictError, match="no 'Branch' column"):
+        set_cell(text, plan, "T2", "Branch", "x")
 
 
 @settings(max_examples=100, deadline=None)

@@ -1,4 +1,4 @@
-"""Reading plans: the template as is, and the rules of docs/contract.md sec. 2."""
+"""Reading plans: the template as is, and the rules of docs/user-guide.md."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocol._cells import expand_range, split_agent_skills, worktree_folder
 from protocol._errors import BlockerEntryError, PlanSyntaxError
-from protocol.plan import expand_range, parse_plan, split_agent_skills, worktree_folder
+from protocol.plan import parse_plan
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "plans"
 TEMPLATE = (FIXTURES / "template.md").read_text(encoding="utf-8")
