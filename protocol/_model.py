@@ -62,10 +62,9 @@ class Table:
         """Index of the column whose header is ``name`` (case and spaces ignored)."""
         i = self._index.get(name)
         if i is None:
-            i = self._index.get(_norm(name))
-            if i is not None:
-                self._index[name] = i  # callers ask by the same few names over and over
-        return i
+            # Callers ask by the same few names over and over, present or not (-1).
+            i = self._index.setdefault(name, self._index.get(_norm(name), -1))
+        return i if i >= 0 else None
 
 
 def _norm(s: str) -> str:

@@ -70,7 +70,7 @@ def parse_plan(text: str, *, file: str = PLAN_FILE, previous: Plan | None = None
     are a problem at their line: such a plan is read, but never written.
     """
     problems: list[ProtocolError] = []
-    if _NOT_UTF8.search(text) is not None:
+    if not text.isascii() and _NOT_UTF8.search(text) is not None:
         problems.extend(_not_utf8(text, file))
         text = _NOT_UTF8.sub("\ufffd", text)  # one character each: every offset holds
         previous = None
