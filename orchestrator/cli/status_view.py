@@ -124,6 +124,12 @@ def status_data(
     path, hours = critical_path(plan.tasks)
     wave_of = {tid: n for n, wave in enumerate(waves(plan.tasks), 1) for tid in wave}
     counts = {s: sum(1 for t in plan.tasks if t.status == s) for s in STATUSES}
+    briefs = inputs.plan_path.parent / ".baton" / "briefs"
+
+    def brief(task_id: str) -> str | None:  # what the task's agent was told, when kept
+        path = briefs / f"{task_id}.md"
+        return str(path.relative_to(inputs.plan_path.parent)) if path.is_file() else None
+
     return {
         "project": plan.header["Project"].value if "Project" in plan.header else None,
         "status": plan.header["Status"].value if "Status" in plan.header else None,
@@ -139,6 +145,7 @@ def status_data(
                 "role": t.role,
                 "estimate": t.estimate,
                 "dependencies": list(t.dependencies),
+                "brief": brief(t.id) if t.status in ("In Progress", "Blocked") else None,
             }
             for t in plan.tasks
         ],
@@ -223,6 +230,9 @@ def status_text(inputs: Inputs, **timers: Any) -> str:
         )
     out.append("")
     cp = data["critical_path"]
+    briefs = [f"  {t['id']}: {t['brief']}" for t in data["tasks"] if t["brief"]]
+    if briefs:
+        out += ["Briefs of the tasks at work:", *briefs]
     out.append(f"Ready: {', '.join(data['ready']) or '-'}")
     out.append(f"Critical path: {' -> '.join(cp['tasks']) or '-'} ({cp['hours']:g}h)")
     out.extend(attention_lines(data))

@@ -16,6 +16,7 @@ from orchestrator.adapters.orchestrator_model import OrchestratorModel
 from orchestrator.decisions import triage as decide
 from orchestrator.decisions.actions import Action
 from orchestrator.routing.router import Router
+from orchestrator.runtime.briefing import gather_handoff
 from orchestrator.runtime.services import Services
 from protocol import Message, Plan, parse_messages
 from protocol.blockers import entry_key
@@ -62,15 +63,9 @@ class OrchestratorInbox:
             return
         if not await s.journal.mark(f"handoff:{task_id}:{attempt}", iso(s.clock.now())):
             return
-        try:
-            c = await s.worktrees.changes(task.worktree)
-        except Exception as exc:  # no worktree (a person did it by hand), or git failed
-            log.info("handoff_without_git", task_id=task_id, reason=str(exc))
-            changes = None
-        else:
-            changes = (c.commit_count, c.lines_added, c.lines_removed, c.files)
         known = list(self._router.known.values())
-        await self._apply([decide.handoff_message(plan, task, known, changes)])
+        message = await gather_handoff(s, plan, task, attempt, known)
+        await self._apply([message])
 
     async def triage(self, plan: Plan) -> None:
         """Triage new entries and act on new resolutions; called on every valid plan."""
