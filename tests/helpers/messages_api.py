@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,7 +74,12 @@ class MessagesAPI:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Condition()
+        self._closed = threading.Event()  # wakes a reply still waiting out its delay
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        # Handler threads are joined by close(): a hanging reply must not write into a closed
+        # connection later and print its traceback into whichever test runs by then.
+        self._server.daemon_threads = False
+        self._server.block_on_close = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -114,8 +118,8 @@ class MessagesAPI:
                     self.send_error(404)
                     return
                 reply = api._next(json.loads(raw), {k.lower(): v for k, v in self.headers.items()})
-                if reply.delay:
-                    time.sleep(reply.delay)
+                if reply.delay and api._closed.wait(reply.delay):
+                    return  # closed while the client waited: it has gone away
                 data = (
                     reply.body.encode()
                     if isinstance(reply.body, str)
@@ -126,8 +130,11 @@ class MessagesAPI:
                 self.send_header("content-length", str(len(data)))
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped waiting (a daemon stopped mid-call)
 
         return Handler
 
@@ -136,6 +143,7 @@ class MessagesAPI:
         return self
 
     def close(self) -> None:
+        self._closed.set()
         self._server.shutdown()
         self._server.server_close()
 
