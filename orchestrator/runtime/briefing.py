@@ -107,7 +107,10 @@ class Briefing:
         stable = scrub(rendered.stable, roots)
         text = stable + scrub(rendered.variable, roots)
         path = brief_path(config.state_dir, task.id)
-        await anyio.to_thread.run_sync(_write, path, text)
+        try:
+            await anyio.to_thread.run_sync(_write, path, text)
+        except OSError as exc:  # the agent still gets its brief; the file is for people
+            log.warning("brief_not_written", path=str(path), reason=exc.strerror or str(exc))
         return replace(brief, text=text, stable=stable)
 
     async def _handoffs(self, plan: Plan, task: Task) -> list[Received]:
@@ -166,7 +169,9 @@ def _top_exists(name: str) -> bool:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Only briefs/ is made: a missing .baton/ (its directory moved away) is not re-created
+    # at the old path.
+    path.parent.mkdir(exist_ok=True)
     temp = path.with_suffix(".md.tmp")
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, path)
