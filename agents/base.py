@@ -155,6 +155,11 @@ class AgentContext(Protocol):
         deadline: str | None = None,
     ) -> None: ...
 
+    async def sent_messages(self) -> Sequence[Message]:
+        """The messages this agent sent for its task during this attempt, as the log holds
+        them. An agent resumed after a restart looks here so as not to send one twice."""
+        ...
+
     async def report_blocker(self, blocker: Blocker) -> None:
         """Record a blocker entry in the plan and set the task Blocked."""
         ...

@@ -15,7 +15,9 @@ with no API spend. Steps (one key each, from ``baton.toml``'s ``[scripts]``)::
     { fail = "reason", output = "what failed" }
 
 Strings may use ``{task_id}``, ``{agent_id}``, ``{role}`` and ``{attempt}``. A script that
-ends without complete or fail completes the task.
+ends without complete or fail completes the task. An agent resumed after a restart runs its
+script again from the top, but a message the log shows it sent in this attempt is not sent
+again (its reply, if it awaits one, is delivered to it again).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class ScriptedAgent:
         def fmt(key: str, step: Mapping[str, Any], default: str = "") -> str:
             return str(step.get(key, default)).format(**values)
 
+        # Resumed after a restart, the script runs again from the top: what it sent before
+        # is in the log, and each send step first looks there for its own message.
+        sent = list(await ctx.sent_messages()) if any("send" in s for s in self.steps) else []
         for n, step in enumerate(self.steps, 1):
             if "wait" in step:
                 await ctx.sleep(float(step["wait"]))
@@ -62,12 +67,17 @@ class ScriptedAgent:
             elif "commit" in step:
                 await ctx.commit(fmt("commit", step))
             elif "send" in step:
-                await ctx.send_message(
-                    fmt("to", step, "Orchestrator"),
-                    fmt("type", step, "Update"),
-                    fmt("send", step),
-                    priority=step.get("priority"),
-                )
+                kind, text = fmt("type", step, "Update"), fmt("send", step)
+                earlier = next((m for m in sent if (m.type, m.text) == (kind, text)), None)
+                if earlier is not None:
+                    sent.remove(earlier)  # this step's message, sent before the restart
+                else:
+                    await ctx.send_message(
+                        fmt("to", step, "Orchestrator"),
+                        kind,
+                        text,
+                        priority=step.get("priority"),
+                    )
                 if step.get("await_reply"):
                     await self._await(ctx, None)
             elif "blocker" in step:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -23,17 +23,18 @@ from anyio.abc import TaskGroup, TaskStatus
 from orchestrator.adapters.async_journal import AsyncJournal
 from orchestrator.adapters.clock import Clock, SystemClock
 from orchestrator.adapters.filestore import FileStore
-from orchestrator.adapters.journal import JOURNAL_FILE, Journal
+from orchestrator.adapters.journal import JOURNAL_FILE, Intent, Journal
 from orchestrator.adapters.journal_rebuild import open_or_rebuild
 from orchestrator.adapters.notify_hook import NotifyHook
 from orchestrator.adapters.orchestrator_model import OrchestratorModel
 from orchestrator.adapters.probes import Probes
+from orchestrator.adapters.retry import Backoff, Retry, RetryingStore
 from orchestrator.adapters.run_lock import RunLock
 from orchestrator.adapters.systemd_notify import SystemdNotifier
 from orchestrator.adapters.watcher import DirectoryWatcher
 from orchestrator.adapters.worktrees import Worktrees, default_parent
 from orchestrator.config import Config
-from orchestrator.decisions.actions import from_journal
+from orchestrator.decisions.actions import KIND_HANDOFF, from_journal
 from orchestrator.decisions.verdicts import AgentEvent, on_agent_event
 from orchestrator.routing.router import Router
 from orchestrator.runtime.agent_factory import AgentFactory
@@ -42,7 +43,7 @@ from orchestrator.runtime.briefing import Briefing
 from orchestrator.runtime.executor import Executor
 from orchestrator.runtime.faults import Faults
 from orchestrator.runtime.orchestrator_inbox import OrchestratorInbox
-from orchestrator.runtime.plan_writer import RETRY_SECONDS, PlanWriter
+from orchestrator.runtime.plan_writer import PlanWriter
 from orchestrator.runtime.reconciler import Reconciler
 from orchestrator.runtime.reporter import Progress, Reporter
 from orchestrator.runtime.services import Services
@@ -70,7 +71,7 @@ class _Run:
             store=d.store,
             journal=journal,
             writer=self.writer,
-            report=Reporter(d.progress),
+            report=d.reporter,
             worktrees=d.worktrees,
             parent=d.parent,
         )
@@ -119,19 +120,35 @@ class _Run:
     async def _inbox(self, messages: Sequence[Message]) -> set[str]:
         return await self.inbox.handle(messages)
 
-    async def _handoff(self, task_id: str, attempt: int) -> None:
-        await self.inbox.handoff(task_id, attempt)
+    async def _handoff(self, owed: Intent) -> None:
+        await self.inbox.handoff(owed)
 
-    async def recover(self) -> None:
-        """Finish what a crash left half-done, using the parameters decided back then."""
+    async def _owed_handoff(self, owed: Intent) -> None:
+        await self.writer.valid.wait()  # who is downstream is in the plan: wait for a valid one
+        await self.inbox.handoff(owed, replay=True)
+
+    async def recover(self, tg: TaskGroup) -> None:
+        """Finish what a crash left half-done, using the parameters decided back then; an
+        owed Handoff goes in the background (a Handoff the log already holds is not sent
+        again)."""
         journal = self.services.journal
         for intent in await journal.pending():
             log.info("intent_replayed", key=intent.key, kind=intent.kind)
+            if intent.kind == KIND_HANDOFF:
+                tg.start_soon(_guarded_handoff, self._owed_handoff, intent)
+                continue
             action = from_journal(intent.kind, intent.payload)
             if action is None:
                 await journal.done(intent.key)
             else:
                 await self.executor.replay(action, intent.key)
+
+
+async def _guarded_handoff(fn: Callable[[Intent], Awaitable[None]], owed: Intent) -> None:
+    try:
+        await fn(owed)
+    except Exception as exc:  # a handoff that fails is logged, never fatal
+        log.exception("background_failed", error=str(exc))
 
 
 class Daemon:
@@ -157,10 +174,13 @@ class Daemon:
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.store = store or FileStore()
+        self.progress = progress
+        self.reporter = Reporter(progress)
+        # Writes the disk refuses are tried again until they land (adapters/retry.py).
+        self.retry = Retry(self.clock, self.reporter.observe)
+        self.store = RetryingStore(store or FileStore(), self.retry)
         self.notifier = notifier or SystemdNotifier()
         self.agent_factory = agent_factory
-        self.progress = progress
         self.exit_when_done = exit_when_done
         self.probes = probes or Probes()
         self.force = force  # start even when a checklist item fails
@@ -222,14 +242,14 @@ class Daemon:
             opener = functools.partial(
                 open_or_rebuild, config=self.config, worktree_parent=self.parent
             )
-        journal = await AsyncJournal.open(self.config.state_dir / JOURNAL_FILE, opener)
+        journal = await AsyncJournal.open(self.config.state_dir / JOURNAL_FILE, opener, self.retry)
         for leftover in await anyio.to_thread.run_sync(FileStore.cleanup, self.config.plan_dir):
             log.info("temp_file_removed", path=str(leftover))
         try:
             async with anyio.create_task_group() as tg:
                 self._run_parts = parts = _Run(self, journal, tg)
                 await tg.start(self.watcher.run, self._on_change)
-                await parts.recover()
+                await parts.recover(tg)
                 self.wake()
                 tg.start_soon(self._loop, parts)
                 tg.start_soon(self._tick, parts)
@@ -290,6 +310,8 @@ class Daemon:
             self.reconsider()  # the safety net re-reads even an unchanged digest
 
     async def _loop(self, parts: _Run) -> None:
+        backoff = Backoff()
+        failing: str | None = None  # the error of the passes failing since the last good one
         while True:
             await self._wake.wait()
             self._wake = anyio.Event()
@@ -300,10 +322,20 @@ class Daemon:
                 if plan is not None and parts.writer.valid.is_set():
                     await parts.inbox.triage(plan)
             except Exception as exc:  # one failed pass must not take the daemon down
-                log.exception("reconcile_failed", error=str(exc))
+                # Logged once while it keeps failing the same way, not on every attempt.
+                if str(exc) != failing:
+                    failing = str(exc)
+                    where = {"file": str(exc.filename)} if isinstance(exc, OSError) else {}
+                    log.exception("reconcile_failed", error=failing, **where)
+                self.reporter.observe("reconcile_failed", error=failing)
                 parts.reconciler.decided = None
-                await anyio.sleep(RETRY_SECONDS)
+                await self.clock.sleep(backoff.next())
                 self.wake()
+            else:
+                if failing is not None:
+                    self.reporter("reconcile_recovered", error=failing)
+                    failing = None
+                    backoff.reset()
 
 
 __all__ = ["Daemon", "Running"]

@@ -12,7 +12,8 @@ journal is built beside its path and renamed in, so an empty file is never a jou
 
 The methods of :class:`Journal` are synchronous and thread-safe; the daemon uses them
 through :class:`AsyncJournal` (``orchestrator/adapters/async_journal.py``), which runs them
-off the event loop.
+off the event loop. A write the disk refuses (full, read-only, an I/O error) is rolled
+back and raises :class:`JournalWriteFailed`, which names this file.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.adapters.filestore import _fsync_dir
+from orchestrator.adapters.filestore import WriteFailed, _fsync_dir
 from orchestrator.decisions.scheduler import TaskState
 
 JOURNAL_FILE = "journal.sqlite3"
@@ -82,11 +83,30 @@ class JournalBroken(Exception):
         super().__init__(f"{path}: {reason}")
 
 
+# SQLite's primary result codes that mean the disk, not the statement, is at fault.
+_DISK_FAULTS = {
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PERM,
+}
+
+
+class JournalWriteFailed(WriteFailed):
+    """A journal transaction the disk refused; it was rolled back, so nothing changed."""
+
+    event = "journal_write_failed"
+
+
 @dataclass(frozen=True)
 class Intent:
     key: str
     kind: str
     payload: dict[str, Any]
+
+
+HANDOFF = "Handoff"  # the kind of a handoff owed to the downstream agents of a finished task
 
 
 class Journal:
@@ -144,13 +164,24 @@ class Journal:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if (exc.sqlite_errorcode & 0xFF) not in _DISK_FAULTS:
+                    raise
+                self._rollback()
+                raise JournalWriteFailed(self.path, str(exc)) from exc
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (it does on SQLITE_FULL): then there is none.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -180,8 +211,10 @@ class Journal:
         payload: dict[str, Any],
         task: TaskState | None,
         task_id: str | None = None,
+        also: Sequence[Intent] = (),
     ) -> bool:
-        """Record an intent and, in the same transaction, the task state it leads to.
+        """Record an intent and, in the same transaction, the task state it leads to and the
+        intents ``also`` owed with it (a finish owes its handoff).
 
         Returns False (and changes nothing) when an intent with this key already exists:
         the action was decided before and is either done or pending replay.
@@ -189,10 +222,11 @@ class Journal:
         with self._tx() as db:
             if db.execute("SELECT 1 FROM intents WHERE key = ?", (key,)).fetchone():
                 return False
-            db.execute(
-                "INSERT INTO intents (key, kind, payload) VALUES (?, ?, ?)",
-                (key, kind, json.dumps(payload, sort_keys=True)),
-            )
+            for intent in (Intent(key, kind, payload), *also):
+                db.execute(
+                    "INSERT OR IGNORE INTO intents (key, kind, payload) VALUES (?, ?, ?)",
+                    (intent.key, intent.kind, json.dumps(intent.payload, sort_keys=True)),
+                )
             if task is not None and task_id is not None:
                 _put_task(db, task_id, task)
             return True

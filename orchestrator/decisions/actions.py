@@ -224,6 +224,7 @@ KIND_ADOPT = "AdoptTask"
 KIND_FINISH = "FinishTask"
 KIND_RESET = "ResetTask"
 KIND_UNDO = "undo"  # a start a person pre-empted; nothing to replay
+KIND_HANDOFF = "Handoff"  # a handoff owed to a finished task's downstream agents
 
 Journaled = StartTask | AdoptTask | FinishTask | ResetTask
 _BY_KIND: dict[str, type[Journaled]] = {
@@ -242,6 +243,11 @@ def kind_of(action: Journaled) -> str:
 def start_key(task_id: str, attempt: int) -> str:
     """The journal key of the start of ``attempt`` of ``task_id``."""
     return f"start:{task_id}:{attempt}"
+
+
+def handoff_key(task_id: str, attempt: int) -> str:
+    """The journal key of the handoff owed when ``attempt`` of ``task_id`` completed."""
+    return f"handoff:{task_id}:{attempt}"
 
 
 def intent_key(action: Journaled) -> str:

@@ -196,6 +196,18 @@ def downstream(plan: Plan, task_id: str) -> list[str]:
     return [agent_id(plan, t) for t in plan.tasks if task_id in t.dependencies]
 
 
+def handoff_sent(messages: Sequence[Message], task_id: str, since: str) -> bool:
+    """Whether ``messages`` hold the Orchestrator's Handoff for ``task_id`` sent ``since``."""
+    after = parse_iso(since)
+    return any(
+        m.type == "Handoff"
+        and m.sender == ORCHESTRATOR
+        and m.task == task_id
+        and (after is None or ((sent := parse_iso(m.timestamp)) is not None and sent >= after))
+        for m in messages
+    )
+
+
 # -- timers -----------------------------------------------------------------------------------
 
 

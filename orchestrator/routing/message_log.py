@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 import structlog
 
-from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
+from orchestrator.adapters.filestore import FileNotReady, Store, StoreConflict
 from protocol import Message, MessageError, append_message, parse_messages
 from protocol._text import Span
 from protocol.messages import NEW_MESSAGES_FILE, block_start_before
@@ -27,9 +27,7 @@ _WINDOW = 1 << 16  # how far the resume point may have moved by edits before it
 _RETRY_SECONDS = 0.5  # pause before appending again while an editor is mid-save
 
 
-async def append_to_log(
-    store: FileStore, path: Path, block: str, *, before_open: bool = False
-) -> None:
+async def append_to_log(store: Store, path: Path, block: str, *, before_open: bool = False) -> None:
     """Append one rendered message to the log, creating the log when it is missing; an
     editor mid-save is waited out, never taken for an empty log.
 
@@ -37,12 +35,7 @@ async def append_to_log(
     with ``before_open`` gets the message just before that block (the daemon's way: its
     messages must not wait for a person to finish theirs).
     """
-
-    def ensure() -> None:
-        if not path.exists() or path.stat().st_size == 0:
-            path.write_text(NEW_MESSAGES_FILE, encoding="utf-8")
-
-    await anyio.to_thread.run_sync(ensure)
+    await store.create(path, NEW_MESSAGES_FILE)
     while True:
         try:
             await store.update(

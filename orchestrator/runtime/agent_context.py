@@ -19,11 +19,21 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from agents import Blocker, HandoffReport, TaskBrief
 from agents.tools import confine
-from orchestrator.adapters.clock import iso
+from orchestrator.adapters.clock import iso, parse_iso
+from orchestrator.adapters.filestore import FileNotReady
 from orchestrator.decisions.verdicts import AgentEvent, BlockerReported, Completed, Failed
 from orchestrator.routing.message_log import append_to_log
 from orchestrator.runtime.services import Services
-from protocol import COMPLETED, FAILED, Message, Plan, Task, agent_id, render_message
+from protocol import (
+    COMPLETED,
+    FAILED,
+    Message,
+    Plan,
+    Task,
+    agent_id,
+    parse_messages,
+    render_message,
+)
 
 log = structlog.get_logger()
 
@@ -53,8 +63,10 @@ class Context:
         brief: TaskBrief,
         inbox: MemoryObjectReceiveStream[Message],
         submit: Submit,
+        started_at: str | None = None,
     ) -> None:
         self._s = services
+        self._started_at = started_at  # when the attempt began, as the journal says
         self._inbox = inbox
         self._submit = submit
         self.brief = brief
@@ -115,6 +127,26 @@ class Context:
         )
         await append_to_log(self._s.store, self._s.config().messages_path, block, before_open=True)
         log.info("message_sent", to=to, type=type)
+
+    async def sent_messages(self) -> Sequence[Message]:
+        s, brief = self._s, self.brief
+        since = parse_iso(self._started_at or "")
+        path = s.config().messages_path
+
+        def mine() -> list[Message]:
+            try:
+                text, _ = s.store.read(path)
+            except FileNotReady:
+                return []
+            return [
+                m
+                for m in parse_messages(text).messages
+                if m.sender == brief.agent_id
+                and m.task == brief.task_id
+                and (since is None or ((at := parse_iso(m.timestamp)) is not None and at >= since))
+            ]
+
+        return await anyio.to_thread.run_sync(mine)
 
     async def report_blocker(self, blocker: Blocker) -> None:
         b = self.brief

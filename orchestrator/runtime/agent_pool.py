@@ -39,6 +39,7 @@ class Running:
     inbox: MemoryObjectReceiveStream[Message]  # the agent's end
     verdict: str | None = None  # Completed or Failed, once the agent said so
     delivered: set[str] = field(default_factory=set)  # ids of the messages it was given
+    started_at: str | None = None  # when the attempt began (ISO 8601), as the journal says
 
 
 class AgentPool:
@@ -76,7 +77,11 @@ class AgentPool:
             return
         brief = brief_for(plan, task, attempt, self._s.parent / task.worktree)
         send, receive = anyio.create_memory_object_stream[Message](_INBOX_SIZE)
-        running = Running(task_id, attempt, brief, anyio.CancelScope(), send, receive)
+        known = self._s.journal.states.get(task_id)
+        started_at = known.started_at if known is not None else None
+        running = Running(
+            task_id, attempt, brief, anyio.CancelScope(), send, receive, started_at=started_at
+        )
         self.running[task_id] = running
         self._tg.start_soon(self._run, running, task, intent_key)
 
@@ -112,7 +117,13 @@ class AgentPool:
                     await self._started(running)
                     log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
                     await agent.run(
-                        Context(s, running.brief, running.inbox, self._verdict(running))
+                        Context(
+                            s,
+                            running.brief,
+                            running.inbox,
+                            self._verdict(running),
+                            running.started_at,
+                        )
                     )
                     if running.verdict is None:
                         await self._events(EndedWithoutVerdict(task_id))

@@ -20,8 +20,10 @@ from typing import Any, assert_never
 import structlog
 
 from orchestrator.adapters.clock import format_duration, iso, parse_iso
+from orchestrator.adapters.journal import Intent
 from orchestrator.adapters.notify_hook import NotifyHook
 from orchestrator.decisions.actions import (
+    KIND_HANDOFF,
     KIND_UNDO,
     Action,
     AdoptTask,
@@ -45,6 +47,7 @@ from orchestrator.decisions.actions import (
     SyncLogStatus,
     TickChecklist,
     WriteMetrics,
+    handoff_key,
     intent_key,
     kind_of,
     start_key,
@@ -61,7 +64,7 @@ from protocol import COMPLETED, FAILED, render_message
 log = structlog.get_logger()
 
 ORCHESTRATOR = "Orchestrator"  # the sender of the orchestrator's own messages
-Handoff = Callable[[str, int], Awaitable[None]]  # (completed task, attempt)
+Handoff = Callable[[Intent], Awaitable[None]]  # sends an owed handoff, marks it done
 # Starts a coroutine function in the run's task group.
 Background = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
 
@@ -74,7 +77,7 @@ class _Batch:
     starts: list[tuple[StartTask, pw.PlanEdit, TaskState]] = field(default_factory=list)
     done: list[str] = field(default_factory=list)  # intent keys, marked after the write
     after: list[tuple[Report | AppendTriage, pw.PlanEdit | None]] = field(default_factory=list)
-    handoffs: list[tuple[str, int]] = field(default_factory=list)
+    handoffs: list[Intent] = field(default_factory=list)
 
 
 class Executor:
@@ -111,9 +114,9 @@ class Executor:
             await self._started(start, edit, previous)
         for key in batch.done:
             await s.journal.done(key)
-        for task_id, attempt in batch.handoffs:
+        for owed in batch.handoffs:
             # In the background: git and the message log must not delay the next decision.
-            self._background(_guarded(self._handoff, task_id, attempt))
+            self._background(_guarded(self._handoff, owed))
         s.writer.flush()
         return written
 
@@ -145,7 +148,15 @@ class Executor:
                     previous.started_at,
                     previous.external,
                 )
-                await self._begin(action, state)
+                # The handoff is owed from the moment the finish is decided: journaled with
+                # it, it is sent after a crash too (at least once), found pending at restart.
+                handoff = Intent(
+                    handoff_key(task_id, state.attempt),
+                    KIND_HANDOFF,
+                    {"task_id": task_id, "attempt": state.attempt, "at": at},
+                )
+                owed = (handoff,) if status == COMPLETED else ()
+                fresh = await self._begin(action, state, owed)
                 duration = self._duration(action)
                 batch.edits.append(pw.finish(task_id, status, at, duration))
                 batch.done.append(intent_key(action))
@@ -154,8 +165,8 @@ class Executor:
                 batch.after.append((Report(event, fields), None))
                 if status == FAILED:
                     log.warning("escalated", task_id=task_id, reason="task_failed")
-                else:
-                    batch.handoffs.append((task_id, state.attempt))
+                elif fresh:
+                    batch.handoffs.append(handoff)
             case ResetTask():
                 await self._begin(action, TaskState(action.attempt))
                 batch.done.append(intent_key(action))
@@ -218,9 +229,11 @@ class Executor:
             case _:
                 assert_never(action)
 
-    async def _begin(self, action: Journaled, state: TaskState) -> None:
-        await self._s.journal.begin(
-            intent_key(action), kind_of(action), to_payload(action), state, action.task_id
+    async def _begin(
+        self, action: Journaled, state: TaskState, also: Sequence[Intent] = ()
+    ) -> bool:
+        return await self._s.journal.begin(
+            intent_key(action), kind_of(action), to_payload(action), state, action.task_id, also
         )
 
     async def _started(self, a: StartTask, edit: pw.PlanEdit, previous: TaskState) -> None:
@@ -301,10 +314,10 @@ def _task(a: AdoptTask | ResetTask) -> dict[str, object]:
     return {"task_id": a.task_id, "attempt": a.attempt}
 
 
-def _guarded(fn: Handoff, task_id: str, attempt: int) -> Callable[[], Coroutine[Any, Any, None]]:
+def _guarded(fn: Handoff, owed: Intent) -> Callable[[], Coroutine[Any, Any, None]]:
     async def run() -> None:
         try:
-            await fn(task_id, attempt)
+            await fn(owed)
         except Exception as exc:  # a handoff that fails is logged, never fatal
             log.exception("background_failed", error=str(exc))
 

@@ -12,6 +12,7 @@ import structlog
 
 from orchestrator.adapters.clock import iso
 from orchestrator.adapters.filestore import FileNotReady
+from orchestrator.adapters.journal import Intent
 from orchestrator.adapters.orchestrator_model import OrchestratorModel
 from orchestrator.decisions import triage as decide
 from orchestrator.decisions.actions import Action
@@ -41,31 +42,48 @@ class OrchestratorInbox:
         """Handle messages to the Orchestrator; returns the ids that are now Resolved."""
         resolved: set[str] = set()
         for m in messages:
-            if not await self._s.journal.mark(f"handled:{m.id}", iso(self._s.clock.now())):
+            done = f"handled:{m.id}"
+            if await self._s.journal.marks(done):
                 continue  # handled before a restart
             answer = None
             if m.type == "Question":
                 answer = self._s.config().orchestrator_answer
                 if answer is None:
                     answer = await self._model.ask(decide.question_prompt(m))
-            actions, done = decide.on_message(m, self._s.plan(), answer)
+            actions, now_resolved = decide.on_message(m, self._s.plan(), answer)
             await self._apply(actions)
-            if done:
+            if now_resolved:
                 resolved.add(m.id)
+            # Marked once handled, not before: a crash in between handles it again after the
+            # restart (at least once) rather than never (a Question nobody answers).
+            await self._s.journal.mark(done, iso(self._s.clock.now()))
         return resolved
 
-    async def handoff(self, task_id: str, attempt: int) -> None:
-        """Tell the agents of the tasks that wait for ``task_id`` what it delivered."""
+    async def handoff(self, owed: Intent, *, replay: bool = False) -> None:
+        """Tell the agents of the tasks that wait for a finished task what it delivered,
+        then mark the journal's handoff intent done. On ``replay`` (a restart found it
+        pending) a Handoff the log already holds is not sent again."""
         s = self._s
+        task_id, at = owed.payload["task_id"], owed.payload["at"]
         plan = s.plan()
-        task = plan.task(task_id) if plan else None
-        if plan is None or task is None or not decide.downstream(plan, task_id):
-            return
-        if not await s.journal.mark(f"handoff:{task_id}:{attempt}", iso(s.clock.now())):
-            return
-        known = list(self._router.known.values())
-        message = await gather_handoff(s, plan, task, attempt, known)
-        await self._apply([message])
+        if plan is None:
+            return  # still owed: the next start sends it
+        task = plan.task(task_id)
+        wanted = task is not None and decide.downstream(plan, task_id)
+        if task is not None and wanted and not (replay and await self._sent(task_id, at)):
+            known = list(self._router.known.values())
+            attempt = int(owed.payload.get("attempt") or 1)
+            await self._apply([await gather_handoff(s, plan, task, attempt, known)])
+        await s.journal.done(owed.key)
+
+    async def _sent(self, task_id: str, since: str) -> bool:
+        """Whether the log holds the Orchestrator's Handoff for ``task_id`` sent ``since``."""
+        s = self._s
+        try:
+            text, _ = await anyio.to_thread.run_sync(s.store.read, s.config().messages_path)
+        except FileNotReady:
+            return False
+        return decide.handoff_sent(parse_messages(text).messages, task_id, since)
 
     async def triage(self, plan: Plan) -> None:
         """Triage new entries and act on new resolutions; called on every valid plan."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import structlog
 
-from orchestrator.adapters.filestore import FileNotReady, FileStore, StoreConflict
+from orchestrator.adapters.filestore import FileNotReady, Store, StoreConflict
 from orchestrator.adapters.text_files import plan_too_large
 from orchestrator.config import Config
 from orchestrator.runtime import plan_edits as pw
@@ -28,7 +28,7 @@ class PlanWriter:
 
     def __init__(
         self,
-        store: FileStore,
+        store: Store,
         config: Callable[[], Config],
         plan: Callable[[], Plan | None],
         parent: Path,

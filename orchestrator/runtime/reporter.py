@@ -21,6 +21,11 @@ class Reporter:
 
     def __call__(self, event: str, *, level: str = "info", **fields: Any) -> None:
         getattr(log, level)(event, **fields)
+        self.observe(event, **fields)
+
+    def observe(self, event: str, **fields: Any) -> None:
+        """Tell only the observer: for what repeats on every attempt (a write retried, a
+        failing pass), which the log says once when it starts and once when it ends."""
         if self._progress is None:
             return
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from orchestrator.adapters.async_journal import AsyncJournal
 from orchestrator.adapters.clock import Clock
-from orchestrator.adapters.filestore import FileStore
+from orchestrator.adapters.filestore import Store
 from orchestrator.adapters.worktrees import Worktrees
 from orchestrator.config import Config
 from orchestrator.decisions.scheduler import run_budget
@@ -26,7 +26,7 @@ class Services:
     config: Callable[[], Config]  # the config in force (SIGHUP replaces it)
     plan: Callable[[], Plan | None]  # the last plan that checked out
     clock: Clock
-    store: FileStore
+    store: Store  # retrying: a write the disk refuses is tried again until it lands
     journal: AsyncJournal  # also the money spent: ``journal.spent_usd``
     writer: PlanWriter
     report: Reporter

@@ -38,8 +38,13 @@ def git(repo: Path, *args: str) -> str:
 @pytest.fixture
 def plan_repo(tmp_path: Path) -> Path:
     """A git repository on branch main with the template plan committed."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
+    return new_plan_repo(tmp_path)
+
+
+def new_plan_repo(parent: Path) -> Path:
+    """``parent``/repo: a git repository on branch main with the template plan committed."""
+    repo = parent / "repo"
+    repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.name", "Test")
     git(repo, "config", "user.email", "test@baton.invalid")

@@ -13,6 +13,7 @@ import pytest
 
 from orchestrator.cli import main
 from protocol import parse_messages
+from tests.orchestrator.helpers.faults import read_only
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TEMPLATE = FIXTURES / "plans" / "template.md"
@@ -179,6 +180,23 @@ def test_send_refuses_a_bad_deadline_in_one_line(
     assert send_refused(plan_dir, capsys, "--deadline", "tomorrow", "x") == (
         "baton: DEADLINE must be an ISO 8601 date-time, got 'tomorrow'\n"
     )
+
+
+def test_send_into_a_read_only_directory_fails_in_one_line(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """send cannot write the log: one line naming the file and why, exit 1, log as it was."""
+    log = plan_dir / "INTER_AGENT_MESSAGES.md"
+    before = log.read_text(encoding="utf-8")
+    argv = ["send", "--dir", str(plan_dir), "--from", "a", "--to", "b", "--type", "Update", "x"]
+    with read_only(plan_dir):
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err in (
+        f"baton: {log}: Permission denied\n",
+        f"baton: {log}: Read-only file system\n",
+    )
+    assert log.read_text(encoding="utf-8") == before
 
 
 def test_status_shows_sla_left_and_what_waits_for_a_person(

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import anyio
+import pytest
 
 from orchestrator.daemon import Daemon
 from protocol import parse_plan
@@ -29,6 +30,7 @@ steps = [
 """
 
 
+@pytest.mark.timeout(max(120, int(SAVES) // 5))  # `make soak`'s 2,000 saves take minutes
 async def test_writer_and_daemon_lose_nothing(plan_repo: Path) -> None:
     """Hundreds of saves (rename, truncate, stale) race the daemon; every edit survives."""
     rec = Recorder()

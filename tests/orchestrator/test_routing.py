@@ -116,19 +116,26 @@ async def test_held_message_is_delivered_when_its_agent_starts(plan_repo: Path) 
 async def test_question_without_a_model_is_escalated_and_notified(plan_repo: Path) -> None:
     """No orchestrator answer configured: a person is told, through notify_command."""
     start_t1(plan_repo)
-    out = plan_repo.parent / "notified.json"
-    hook = f"import sys; open({str(out)!r}, 'w').write(sys.stdin.read() + sys.argv[1])"
+    notes = plan_repo.parent / "notes"
+    notes.mkdir()
+    out = notes / "notified.json"
+    # Written whole, then renamed into place: the wait below sees all of it or nothing.
+    hook = (
+        f"import os, sys; open({str(out)!r} + '.tmp', 'w').write(sys.stdin.read() + sys.argv[1]);"
+        f" os.replace({str(out)!r} + '.tmp', {str(out)!r})"
+    )
     toml = f'notify_command = [{json.dumps(sys.executable)}, "-c", {json.dumps(hook)}]\n'
     summary = "Question from architect-001: REST or gRPC?"
     rec = Recorder()
 
     def notified() -> bool:
-        # The hook creates the file before it writes it: wait for the whole note.
+        # Wait on the content that is asserted on, not on the file existing.
         return out.exists() and out.read_text(encoding="utf-8").endswith(summary)
 
     async with (
         running_daemon(make_config(plan_repo, toml, agents="manual"), rec),
-        watching(out.parent, rec),  # the note lands beside the repository, not in it
+        watching(plan_repo, rec),
+        watching(notes, rec),  # the hook writes outside the plan directory
     ):
         append(
             plan_repo,
