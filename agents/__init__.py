@@ -1,6 +1,6 @@
 """Agent backends: the interface, and the manual and scripted backends."""
 
-from agents.base import Agent, AgentContext, Blocker, TaskBrief
+from agents.base import Agent, AgentContext, Blocker, HandoffReport, TaskBrief, Validation
 from agents.manual import ManualAgent
 from agents.scripted import DEFAULT_SCRIPT, ScriptedAgent, ScriptError
 
@@ -9,8 +9,10 @@ __all__ = [
     "Agent",
     "AgentContext",
     "Blocker",
+    "HandoffReport",
     "ManualAgent",
     "ScriptError",
     "ScriptedAgent",
     "TaskBrief",
+    "Validation",
 ]

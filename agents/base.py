@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from protocol import Message
 
@@ -29,9 +29,14 @@ class TaskBrief:
     worktree: Path
     dependencies: tuple[str, ...]
     model: str | None = None
+    text: str = ""  # the full brief, rendered once per attempt (docs/user-guide.md)
+    stable: str = ""  # its part that stays the same across attempts (a prompt-cache prefix)
 
     def render(self) -> str:
-        """The brief as text (stdin of a command agent, first user turn of a model)."""
+        """The brief as text: the system prompt of a model, stdin of a command agent, the
+        brief file of a manual task. A short form when no full brief was rendered."""
+        if self.text:
+            return self.text
         lines = [
             f"Task {self.task_id}: {self.description}",
             f"Role: {self.role}",
@@ -55,6 +60,62 @@ class Blocker:
     resolution: str
     escalate: bool
     escalation_note: str = ""
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What the agent states about its work's checks; None where it states nothing."""
+
+    tests_passed: int | None = None
+    tests_total: int | None = None
+    lint_errors: int | None = None
+    docs_updated: bool | None = None
+    self_review: bool | None = None
+
+
+@dataclass(frozen=True)
+class HandoffReport:
+    """The parts of a Handoff only the agent knows (Baton adds branch, commits and files)."""
+
+    notes: str = ""  # Notes for Downstream
+    artifacts: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()  # Context References, ``@path:line``
+    validation: Validation = Validation()
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> HandoffReport:
+        """Read a report from loose fields (a tool call's input, a script step, the
+        journal's copy); what is missing or of the wrong type is left unstated."""
+        checks = fields.get("validation")
+        checks = checks if isinstance(checks, Mapping) else fields
+
+        def number(key: str) -> int | None:
+            value = checks.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        def flag(key: str) -> bool | None:
+            value = checks.get(key)
+            return value if isinstance(value, bool) else None
+
+        def strings(key: str) -> tuple[str, ...]:
+            value = fields.get(key) or ()
+            if isinstance(value, str):
+                value = [value]
+            return tuple(str(v) for v in value if str(v).strip())
+
+        notes = fields.get("notes_for_downstream", fields.get("notes", ""))
+        return cls(
+            notes=str(notes or ""),
+            artifacts=strings("artifacts"),
+            references=strings("context_references") or strings("references"),
+            validation=Validation(
+                number("tests_passed"),
+                number("tests_total"),
+                number("lint_errors"),
+                flag("docs_updated"),
+                flag("self_review"),
+            ),
+        )
 
 
 class AgentContext(Protocol):
@@ -103,12 +164,14 @@ class AgentContext(Protocol):
         """Record a blocker entry in the plan and set the task Blocked."""
         ...
 
-    async def complete(self, summary: str) -> None:
-        """Commit what is uncommitted and set the task Completed."""
+    async def complete(self, summary: str, report: HandoffReport | None = None) -> None:
+        """Commit what is uncommitted and set the task Completed; ``report`` goes into the
+        Handoff sent to the tasks downstream."""
         ...
 
-    async def fail(self, reason: str) -> None:
-        """Set the task Failed with the reason in the execution log."""
+    async def fail(self, reason: str, *, output: str = "") -> None:
+        """Set the task Failed with the reason in the execution log; ``output`` (what
+        failed, e.g. a command's last lines) goes into the next attempt's brief."""
         ...
 
     async def record_usage(self, model: str, tokens: Mapping[str, int], usd: float) -> None:

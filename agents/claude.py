@@ -1,8 +1,9 @@
 """The ``claude`` backend: a Messages API tool-use loop per task, in its worktree
 (docs/contract.md sec. 6).
 
-- The system prompt (role, task, skills) is the stable prefix and is marked for prompt
-  caching; handoffs and directives arrive as user turns, also mid-run.
+- The system prompt is the task's brief (docs/user-guide.md, "Briefs and handoffs") and its
+  skills, stable parts first and marked for prompt caching; messages and directives arrive
+  as user turns, also mid-run.
 - Before each call the worst case of its cost (the prompt's size, ``max_tokens`` of output)
   is checked against what is left of the budget: a call that could pass it is not made, and
   the task is Blocked with a ``Resource`` blocker for a person.
@@ -45,6 +46,8 @@ class Limits:
 
 
 class ClaudeAgent:
+    backend = "claude"  # names the way it reports, in its brief
+
     def __init__(
         self,
         client: anthropic.AsyncAnthropic,
@@ -71,7 +74,8 @@ class ClaudeAgent:
         if history:
             log.info("conversation_resumed", turns=len(history))
         else:
-            await self._add(history, {"role": "user", "content": [_text(b.render())]}, b.attempt)
+            start = f"Begin task {b.task_id} (attempt {b.attempt}) as your brief says."
+            await self._add(history, _user_text(start), b.attempt)
         toolbox = Toolbox(ctx, command_timeout=self.limits.command_timeout)
         used, bad = 0, 0
         for _ in range(self.limits.max_turns):
@@ -146,23 +150,25 @@ class ClaudeAgent:
     # -- prompt -----------------------------------------------------------------------------
 
     def _system(self, ctx: AgentContext) -> list[dict[str, Any]]:
+        """The brief, then the skills, then what changes between attempts: the stable
+        blocks first and each marked for caching, so the cache holds across turns and,
+        up to the skills, across attempts."""
         b = ctx.brief
-        parts = [
-            f"You are {b.agent_id}, the {b.role} of a multi-agent software plan.",
-            f"Your task is {b.task_id}: {b.description}",
-            f"You work in a git worktree on branch {b.branch}; paths are relative to it.",
-            "Use the tools to do the work. Send a Question to Orchestrator when you need a "
-            "decision; report a blocker when you cannot go on. Call complete_task with a short "
-            "handoff summary when done, or fail_task with the reason.",
+        text = b.render()
+        stable = b.stable if b.stable and text.startswith(b.stable) else text
+        blocks = [stable]
+        blocks += [
+            f"## Skill: {skill.name} (v{skill.version})\n{skill.description}\n\n{skill.body}"
+            for skill in self.skills
         ]
-        for skill in self.skills:
-            parts.append(
-                f"## Skill: {skill.name} (v{skill.version})\n{skill.description}\n\n{skill.body}"
-            )
-        # One block, cached: role, task and skills do not change within the task.
-        return [
-            {"type": "text", "text": "\n\n".join(parts), "cache_control": {"type": "ephemeral"}}
-        ]
+        if text[len(stable) :]:
+            blocks.append(text[len(stable) :])
+        cached = {"cache_control": {"type": "ephemeral"}}
+        out: list[dict[str, Any]] = [{"type": "text", "text": t} for t in blocks]
+        out[0].update(cached)
+        if len(out) > 1:
+            out[-1].update(cached)
+        return out
 
     async def _over_budget(
         self, ctx: AgentContext, system: list[dict[str, Any]], history: list[dict[str, Any]]

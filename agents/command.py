@@ -117,6 +117,8 @@ class CommandAgent:
     once the process is reaped.
     """
 
+    backend = "command"  # names the way it reports, in its brief
+
     def __init__(
         self,
         argv: Sequence[str],
@@ -181,7 +183,7 @@ class CommandAgent:
         if len(reason) > _MAX_REASON_CHARS:
             reason = reason[: _MAX_REASON_CHARS - 1] + "…"
         log.warning("agent_command_failed", code=code, stderr_tail=list(outputs[1].tail))
-        await ctx.fail(reason)
+        await ctx.fail(reason, output="\n".join(outputs[1].tail))
 
     async def _watch(self, process: Process, outputs: Sequence[_Output], stdin: bytes) -> int:
         """Feed stdin, log the output, and return the exit status once the pipes drain."""

@@ -9,7 +9,10 @@ with no API spend. Steps (one key each, from ``baton.toml``'s ``[scripts]``)::
     { send = "text", to = "Orchestrator", type = "Question", await_reply = true }
     { blocker = "description", severity = "High", type = "Decision",
       resolution = "(1) a, (2) b (recommended)", escalation = "No" }   then wait for a Directive
-    { complete = "summary" }  /  { fail = "reason" }
+    { complete = "summary", notes = "...", artifacts = ["docs/x.md"],
+      references = ["@src/a.py:10"], tests_passed = 12, tests_total = 12,
+      lint_errors = 0, docs_updated = true, self_review = true }
+    { fail = "reason", output = "what failed" }
 
 Strings may use ``{task_id}``, ``{agent_id}``, ``{role}`` and ``{attempt}``. A script that
 ends without complete or fail completes the task. An agent resumed after a restart runs its
@@ -22,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.base import AgentContext, Blocker
+from agents.base import AgentContext, Blocker, HandoffReport
 
 DEFAULT_SCRIPT: tuple[Mapping[str, Any], ...] = (
     {"write": "work/{task_id}.md", "content": "# {task_id}\n\nDone by {agent_id}.\n"},
@@ -36,6 +39,8 @@ class ScriptError(Exception):
 
 
 class ScriptedAgent:
+    backend = "scripted"  # names the way it reports, in its brief
+
     def __init__(self, steps: Sequence[Mapping[str, Any]] = DEFAULT_SCRIPT) -> None:
         self.steps = tuple(steps) or DEFAULT_SCRIPT
 
@@ -89,10 +94,10 @@ class ScriptedAgent:
                 )
                 await self._await(ctx, "Directive")
             elif "complete" in step:
-                await ctx.complete(fmt("complete", step))
+                await ctx.complete(fmt("complete", step), HandoffReport.from_fields(step))
                 return
             elif "fail" in step:
-                await ctx.fail(fmt("fail", step))
+                await ctx.fail(fmt("fail", step), output=fmt("output", step))
                 return
             else:
                 raise ScriptError(f"step {n} of {b.task_id}'s script has no known action: {step}")

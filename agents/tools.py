@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 
-from agents.base import AgentContext, Blocker
+from agents.base import AgentContext, Blocker, HandoffReport
 
 _OUTPUT_CAP = 20_000  # characters of command output given back to the model
 _READ_CAP = 200_000  # characters of a file given back to the model
@@ -45,6 +45,7 @@ def _schema(properties: Mapping[str, Any], *required: str) -> dict[str, Any]:
 
 
 _STR = {"type": "string"}
+_STRINGS = {"type": "array", "items": _STR}
 TOOLS: list[dict[str, Any]] = [
     {
         "name": "read_file",
@@ -108,9 +109,32 @@ TOOLS: list[dict[str, Any]] = [
     },
     {
         "name": "complete_task",
-        "description": "Finish the task: uncommitted work is committed; the summary is the "
-        "handoff to the tasks that depend on this one.",
-        "input_schema": _schema({"summary": _STR}, "summary"),
+        "description": "Finish the task: uncommitted work is committed, and a Handoff in the "
+        "template's four sections goes to the tasks that depend on this one. Baton adds the "
+        "branch, commits and files; you give the summary and what only you know.",
+        "input_schema": _schema(
+            {
+                "summary": _STR,
+                "notes_for_downstream": _STR,
+                "artifacts": _STRINGS,
+                "context_references": {
+                    "type": "array",
+                    "items": _STR,
+                    "description": "Key places of your work, as @path:line",
+                },
+                "validation": {
+                    "type": "object",
+                    "properties": {
+                        "tests_passed": {"type": "integer"},
+                        "tests_total": {"type": "integer"},
+                        "lint_errors": {"type": "integer"},
+                        "docs_updated": {"type": "boolean"},
+                        "self_review": {"type": "boolean"},
+                    },
+                },
+            },
+            "summary",
+        ),
     },
     {
         "name": "fail_task",
@@ -118,6 +142,9 @@ TOOLS: list[dict[str, Any]] = [
         "input_schema": _schema({"reason": _STR}, "reason"),
     },
 ]
+
+
+_HANDOFF_FIELDS = {"notes_for_downstream", "artifacts", "context_references", "validation"}
 
 
 @dataclass
@@ -222,8 +249,16 @@ class Toolbox:
         )
         return Outcome("blocker recorded; waiting for its resolution", blocked=True)
 
-    async def _complete_task(self, summary: str) -> Outcome:
-        await self.ctx.complete(summary)
+    async def _complete_task(self, summary: str, **handoff: Any) -> Outcome:
+        unknown = set(handoff) - {
+            "notes_for_downstream",
+            "artifacts",
+            "context_references",
+            "validation",
+        }
+        if unknown:
+            raise ToolError(f"complete_task takes no {', '.join(sorted(unknown))}")
+        await self.ctx.complete(summary, HandoffReport.from_fields(handoff))
         return Outcome("task completed", finished=True)
 
     async def _fail_task(self, reason: str) -> Outcome:

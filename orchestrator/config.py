@@ -71,6 +71,7 @@ class Config:
     max_tokens: int = 4096  # output tokens per model call
     command_timeout_seconds: float = 600.0  # run_command's time limit
     max_plan_mb: float = DEFAULT_MAX_PLAN_MB  # a larger plan is refused unread
+    brief_max_bytes: int = 8192  # an agent's brief; longer parts are cut with a pointer
     source: Path | None = None
 
     @property
@@ -131,6 +132,7 @@ _TOP_KEYS = {
     "max_tokens",
     "command_timeout_seconds",
     "max_plan_mb",
+    "brief_max_bytes",
 }
 
 
@@ -204,6 +206,7 @@ def load_config(
         max_tokens=_int(data, "max_tokens", where, 4096, minimum=1) or 4096,
         command_timeout_seconds=_num(data, "command_timeout_seconds", where, 600.0) or 600.0,
         max_plan_mb=_num(data, "max_plan_mb", where, DEFAULT_MAX_PLAN_MB) or DEFAULT_MAX_PLAN_MB,
+        brief_max_bytes=_int(data, "brief_max_bytes", where, 8192, minimum=1024) or 8192,
     )
 
 

@@ -39,6 +39,7 @@ from orchestrator.decisions.verdicts import AgentEvent, on_agent_event
 from orchestrator.routing.router import Router
 from orchestrator.runtime.agent_factory import AgentFactory
 from orchestrator.runtime.agent_pool import AgentPool, MakeAgent, Running
+from orchestrator.runtime.briefing import Briefing
 from orchestrator.runtime.executor import Executor
 from orchestrator.runtime.faults import Faults
 from orchestrator.runtime.orchestrator_inbox import OrchestratorInbox
@@ -84,6 +85,7 @@ class _Run:
             started=self._agent_started,
             events=self._agent_event,
             ended=d.wake,
+            brief=Briefing(s, lambda: self.router.known.values()).brief,
         )
         self.router = Router(s, lambda: self.agents.running.values(), self._inbox)
         model = OrchestratorModel(d._get_config, plan, journal, factory.client)

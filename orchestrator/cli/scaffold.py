@@ -71,6 +71,9 @@ CONFIG_TEXT = """\
 # A plan larger than this many megabytes (10^6 bytes) is refused unread.
 #max_plan_mb = 5.0
 
+# Bytes of an agent's brief; longer parts are cut, each with a pointer to its full text.
+#brief_max_bytes = 8192
+
 # Model calls per task attempt (claude backend).
 #max_turns = 50
 

@@ -146,6 +146,12 @@ def status_data(
     path, hours = critical_path(plan.tasks)
     wave_of = {tid: n for n, wave in enumerate(waves(plan.tasks), 1) for tid in wave}
     counts = {s: sum(1 for t in plan.tasks if t.status == s) for s in STATUSES}
+    briefs = inputs.plan_path.parent / ".baton" / "briefs"
+
+    def brief(task_id: str) -> str | None:  # what the task's agent was told, when kept
+        path = briefs / f"{task_id}.md"
+        return str(path.relative_to(inputs.plan_path.parent)) if path.is_file() else None
+
     return {
         "valid": True,
         "project": plan.header["Project"].value if "Project" in plan.header else None,
@@ -164,6 +170,7 @@ def status_data(
                 "dependencies": list(t.dependencies),
                 "worktree": str(worktree_parent / t.worktree) if worktree_parent else t.worktree,
                 "branch": t.branch,
+                "brief": brief(t.id) if t.status in ("In Progress", "Blocked") else None,
             }
             for t in plan.tasks
         ],
@@ -249,6 +256,9 @@ def status_text(inputs: Inputs, **timers: Any) -> str:
         )
     out.append("")
     cp = data["critical_path"]
+    briefs = [f"  {t['id']}: {t['brief']}" for t in data["tasks"] if t["brief"]]
+    if briefs:
+        out += ["Briefs of the tasks at work:", *briefs]
     out.append(f"Ready: {', '.join(data['ready']) or '-'}")
     out.append(f"Critical path: {' -> '.join(cp['tasks']) or '-'} ({cp['hours']:g}h)")
     out.extend(attention_lines(data))

@@ -35,7 +35,7 @@ from orchestrator.decisions.actions import (
     SetTaskStatus,
 )
 from orchestrator.decisions.verdicts import ACTIVE
-from protocol import BLOCKED, IN_PROGRESS, BlockerEntry, Message, Plan, Task, agent_id
+from protocol import BLOCKED, IN_PROGRESS, BlockerEntry, Message, Plan, agent_id
 from protocol.blockers import entry_key, recommended_option
 
 ORCHESTRATOR = "Orchestrator"
@@ -194,34 +194,6 @@ def _resolve(plan: Plan, entry: BlockerEntry) -> tuple[Action, ...]:
 def downstream(plan: Plan, task_id: str) -> list[str]:
     """The agents of the tasks that wait for ``task_id``."""
     return [agent_id(plan, t) for t in plan.tasks if task_id in t.dependencies]
-
-
-def handoff_message(
-    plan: Plan,
-    task: Task,
-    known: Sequence[Message],
-    changes: tuple[int, int, int, Sequence[str]] | None,
-) -> SendMessage:
-    """Tell the downstream agents what ``task`` delivered: its branch, the size of its
-    changes (commits, lines added, removed, files) and its agent's own Handoff, if any."""
-    sender = agent_id(plan, task)
-    own = [m for m in known if m.type == "Handoff" and m.sender == sender and m.task == task.id]
-    lines = ["**Deliverables:**", f"- Branch: {task.branch}"]
-    if changes is not None:
-        commits, added, removed, files = changes
-        lines.append(f"- Commits: {commits} commits, +{added}/-{removed} lines")
-        if files:
-            lines.append(f"- Files Modified: {', '.join(files[:20])}")
-    if own:
-        m = own[-1]
-        lines += ["", f"**Notes for Downstream:** see {m.sender}'s Handoff of {m.timestamp}."]
-    return SendMessage(
-        ", ".join(downstream(plan, task.id)),
-        "Handoff",
-        f"{task.id} is Completed; its work is on {task.branch}.",
-        task=task.id,
-        body="\n".join(lines),
-    )
 
 
 def handoff_sent(messages: Sequence[Message], task_id: str, since: str) -> bool:

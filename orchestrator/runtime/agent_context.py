@@ -8,14 +8,16 @@ File tools are confined to the task's worktree (resolved, symlinks followed, the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import anyio
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from agents import Blocker, TaskBrief
+from agents import Blocker, HandoffReport, TaskBrief
 from agents.tools import confine
 from orchestrator.adapters.clock import iso, parse_iso
 from orchestrator.adapters.filestore import FileNotReady
@@ -160,9 +162,13 @@ class Context:
         await self._submit(BlockerReported(b.task_id, b.agent_id, at, fields), None)
         log.info("blocker_reported", severity=blocker.severity, escalate=blocker.escalate)
 
-    async def complete(self, summary: str) -> None:
-        await self.commit(f"{self.brief.task_id}: {summary}")
-        await self._submit(Completed(self.brief.task_id, summary), COMPLETED)
+    async def complete(self, summary: str, report: HandoffReport | None = None) -> None:
+        b = self.brief
+        await self.commit(f"{b.task_id}: {summary}")
+        # Kept before the verdict, so the Handoff written after Completed finds it.
+        stated = {"summary": summary, **asdict(report or HandoffReport())}
+        await self._s.journal.set_mark(report_key(b.task_id, b.attempt), json.dumps(stated))
+        await self._submit(Completed(b.task_id, summary), COMPLETED)
 
     async def record_usage(self, model: str, tokens: Mapping[str, int], usd: float) -> None:
         await self._s.journal.add_cost(self.brief.task_id, model, tokens, usd)
@@ -171,5 +177,24 @@ class Context:
         budget = self._s.budget()
         return None if budget is None else budget - self._s.journal.spent_usd
 
-    async def fail(self, reason: str) -> None:
-        await self._submit(Failed(self.brief.task_id, reason), FAILED)
+    async def fail(self, reason: str, *, output: str = "") -> None:
+        b = self.brief
+        await record_failure(self._s, b.task_id, b.attempt, reason, output)
+        await self._submit(Failed(b.task_id, reason), FAILED)
+
+
+def report_key(task_id: str, attempt: int) -> str:
+    """The journal mark holding what an attempt's agent stated at completion."""
+    return f"handoff_report:{task_id}:{attempt}"
+
+
+def failure_key(task_id: str, attempt: int) -> str:
+    """The journal mark holding why an attempt failed, for the next attempt's brief."""
+    return f"failure:{task_id}:{attempt:06d}"
+
+
+async def record_failure(
+    services: Services, task_id: str, attempt: int, reason: str, output: str = ""
+) -> None:
+    value = json.dumps({"attempt": attempt, "reason": reason, "output": output[-4000:]})
+    await services.journal.set_mark(failure_key(task_id, attempt), value)

@@ -16,7 +16,7 @@ from agents import Agent, TaskBrief
 from orchestrator.adapters.worktrees import EnsureResult, WorktreeError
 from orchestrator.config import Config
 from orchestrator.decisions.verdicts import AgentEvent, Crashed, EndedWithoutVerdict, WorktreeFailed
-from orchestrator.runtime.agent_context import Context, brief_for
+from orchestrator.runtime.agent_context import Context, brief_for, record_failure
 from orchestrator.runtime.services import Services
 from protocol import Message, Task
 
@@ -25,6 +25,8 @@ log = structlog.get_logger()
 _INBOX_SIZE = 1000
 
 MakeAgent = Callable[[Task, Config], Agent]  # builds the agent of a task, by the config in force
+# Renders an attempt's full brief for the agent that will run it.
+Brief = Callable[[TaskBrief, Task, Agent], Awaitable[TaskBrief]]
 
 
 @dataclass
@@ -54,6 +56,7 @@ class AgentPool:
         started: Callable[[Running], Awaitable[None]],
         events: Callable[[AgentEvent], Awaitable[None]],
         ended: Callable[[], None],
+        brief: Brief | None = None,
     ) -> None:
         self._s = services
         self._make_agent = make_agent
@@ -62,6 +65,7 @@ class AgentPool:
         self._started = started
         self._events = events
         self._ended = ended
+        self._brief = brief
         self.running: dict[str, Running] = {}
 
     def spawn(self, task_id: str, attempt: int, intent_key: str | None) -> None:
@@ -107,8 +111,10 @@ class AgentPool:
                         await s.journal.done(intent_key)
                     path = str(result.path)
                     s.report("worktree_ready", level="debug", task_id=task_id, path=path)
-                    await self._started(running)
                     agent = self._make_agent(task, s.config())
+                    if self._brief is not None:
+                        running.brief = await self._brief(running.brief, task, agent)
+                    await self._started(running)
                     log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
                     await agent.run(
                         Context(
@@ -124,6 +130,8 @@ class AgentPool:
             except Exception as exc:
                 log.exception("agent_crashed", error=str(exc))
                 with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                    reason = f"agent crashed: {exc}"
+                    await record_failure(s, task_id, running.attempt, reason)
                     await self._events(Crashed(task_id, str(exc)))
             finally:
                 self.running.pop(task_id, None)

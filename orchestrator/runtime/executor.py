@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, assert_never
 
 import structlog
@@ -56,6 +57,7 @@ from orchestrator.decisions.scheduler import TaskState
 from orchestrator.routing.message_log import append_to_log
 from orchestrator.runtime import plan_edits as pw
 from orchestrator.runtime.agent_pool import AgentPool
+from orchestrator.runtime.briefing import brief_path
 from orchestrator.runtime.services import Services
 from protocol import COMPLETED, FAILED, render_message
 
@@ -237,8 +239,13 @@ class Executor:
     async def _started(self, a: StartTask, edit: pw.PlanEdit, previous: TaskState) -> None:
         key = intent_key(a)
         if edit.applied:
+            brief = str(brief_path(Path(".baton"), a.task_id))  # relative to the plan directory
             self._s.report(
-                "task_started", task_id=a.task_id, agent_id=a.agent_id, attempt=a.attempt
+                "task_started",
+                task_id=a.task_id,
+                agent_id=a.agent_id,
+                attempt=a.attempt,
+                brief=brief,
             )
             self._agents.spawn(a.task_id, a.attempt, key)
             return

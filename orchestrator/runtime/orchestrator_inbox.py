@@ -17,6 +17,7 @@ from orchestrator.adapters.orchestrator_model import OrchestratorModel
 from orchestrator.decisions import triage as decide
 from orchestrator.decisions.actions import Action
 from orchestrator.routing.router import Router
+from orchestrator.runtime.briefing import gather_handoff
 from orchestrator.runtime.services import Services
 from protocol import Message, Plan, parse_messages
 from protocol.blockers import entry_key
@@ -70,15 +71,9 @@ class OrchestratorInbox:
         task = plan.task(task_id)
         wanted = task is not None and decide.downstream(plan, task_id)
         if task is not None and wanted and not (replay and await self._sent(task_id, at)):
-            try:
-                c = await s.worktrees.changes(task.worktree)
-            except Exception as exc:  # no worktree (a person did it by hand), or git failed
-                log.info("handoff_without_git", task_id=task_id, reason=str(exc))
-                changes = None
-            else:
-                changes = (c.commit_count, c.lines_added, c.lines_removed, c.files)
             known = list(self._router.known.values())
-            await self._apply([decide.handoff_message(plan, task, known, changes)])
+            attempt = int(owed.payload.get("attempt") or 1)
+            await self._apply([await gather_handoff(s, plan, task, attempt, known)])
         await s.journal.done(owed.key)
 
     async def _sent(self, task_id: str, since: str) -> bool:

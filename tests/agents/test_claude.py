@@ -76,8 +76,9 @@ async def test_task_writes_runs_and_completes_with_its_cost_journaled(
     assert sorted(files) == ["ran.txt", "src/auth.md"]
     first = messages_api.requests[0]
     assert first["model"] == "claude-opus-4-1"
-    assert first["system"][-1]["cache_control"] == {"type": "ephemeral"}
-    assert "Use architecture-skill well." in first["system"][-1]["text"]
+    system = first["system"]
+    assert system[0]["cache_control"] == system[-1]["cache_control"] == {"type": "ephemeral"}
+    assert any("Use architecture-skill well." in block["text"] for block in system[1:-1])
     db = sqlite3.connect(claude_repo / ".baton" / "journal.sqlite3")
     rows = db.execute("SELECT task_id, input_tokens, output_tokens, usd FROM costs").fetchall()
     assert len(rows) == 3
@@ -88,6 +89,22 @@ async def test_task_writes_runs_and_completes_with_its_cost_journaled(
     data = json.loads(capsys.readouterr().out)
     assert data["cost_usd"]["total"] == pytest.approx(0.01575)
     assert data["cost_usd"]["by_task"] == {"T1": pytest.approx(0.01575)}
+
+
+async def test_the_brief_is_the_cached_system_prompt(
+    claude_repo: Path, messages_api: MessagesAPI
+) -> None:
+    """The Messages API receives the brief written to .baton/briefs/: its stable part as the
+    first cached system block, the skills after it, the attempt's constraints last."""
+    messages_api.push(message(tool("complete_task", summary="done")))
+    await run_until(claude_repo, "task_completed", task_id="T1")
+    brief = (claude_repo / ".baton" / "briefs" / "T1.md").read_text(encoding="utf-8")
+    system = messages_api.requests[0]["system"]
+    assert system[0]["cache_control"] == {"type": "ephemeral"}
+    assert system[0]["text"] + system[-1]["text"] == brief
+    assert system[0]["text"].startswith("# Brief: T1 - Design auth architecture & API contracts")
+    assert "## Constraints" in system[-1]["text"]
+    assert KEY not in brief
 
 
 async def test_paths_out_of_the_worktree_are_refused_and_the_key_stays_secret(

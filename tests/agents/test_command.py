@@ -35,7 +35,7 @@ SECRET = "sk-test-not-a-real-key"
 WRITES_REPORT = """
 import json, os, pathlib, sys
 brief = sys.stdin.read()
-assert "Task T1:" in brief, brief
+assert brief.startswith("# Brief: T1 - "), brief
 assert os.environ["BATON_TASK_ID"] == "T1", os.environ
 assert os.environ["BATON_PLAN_DIR"] == sys.argv[1], os.environ
 worktree = pathlib.Path(os.environ["BATON_WORKTREE"])
@@ -123,7 +123,8 @@ def alive(pid: int) -> bool:
 
 
 async def test_exit_0_completes_and_commits_the_work(plan_repo: Path) -> None:
-    """Exit 0 sets T1 Completed and commits what the command wrote on T1's branch."""
+    """Exit 0 sets T1 Completed and commits what the command wrote on T1's branch; its
+    stdin was the brief kept in .baton/briefs/."""
     environ = {"PATH": os.environ["PATH"], "ANTHROPIC_API_KEY": SECRET, "DATABASE_URL": "x"}
     argv = python(WRITES_REPORT, str(plan_repo.resolve()))
     _, logs = await run_t1(plan_repo, factory(argv, environ=environ))
@@ -131,7 +132,9 @@ async def test_exit_0_completes_and_commits_the_work(plan_repo: Path) -> None:
     assert (status, notes) == ("Completed", "command exited 0"), logs
     assert "T1: work of architect-001" in git(plan_repo, "log", "--format=%s", BRANCH)
     report = git(plan_repo, "show", f"{BRANCH}:docs/report.md")
-    assert report.startswith("# Report\n\nTask T1: Design auth architecture")
+    brief = (plan_repo / ".baton" / "briefs" / "T1.md").read_text(encoding="utf-8")
+    assert report == "# Report\n\n" + brief
+    assert "Exit 0 when the task is done" in brief
     env = json.loads(git(plan_repo, "show", f"{BRANCH}:env.json"))
     worktree = plan_repo.parent / "repo-worktrees" / "arch"
     assert {k: v for k, v in env.items() if k.startswith("BATON_")} == {

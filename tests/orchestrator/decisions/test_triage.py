@@ -187,14 +187,3 @@ def test_a_passed_deadline_is_escalated_once_unless_resolved() -> None:
         )
     ).messages[0]
     assert triage.deadlines([m], {m.id: resolved}) == []
-
-
-def test_a_handoff_names_the_branch_and_the_changes() -> None:
-    """A completed task's handoff goes to the agents waiting for it, with its changes."""
-    plan = parse_plan(TEMPLATE)
-    task = plan.task("T1")
-    assert task is not None
-    send = triage.handoff_message(plan, task, [], (3, 10, 2, ["a.py"]))
-    assert send.to == ", ".join(triage.downstream(plan, "T1"))
-    assert "- Commits: 3 commits, +10/-2 lines" in send.body
-    assert "- Files Modified: a.py" in send.body
