@@ -29,6 +29,8 @@ class TaskBrief:
     worktree: Path
     dependencies: tuple[str, ...]
     model: str | None = None
+    # The dependencies' worktrees (task id, path): read only for the agent.
+    inputs: tuple[tuple[str, Path], ...] = ()
     text: str = ""  # the full brief, rendered once per attempt (docs/user-guide.md)
     stable: str = ""  # its part that stays the same across attempts (a prompt-cache prefix)
 

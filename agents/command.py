@@ -57,6 +57,8 @@ def command_environment(
         BATON_PLAN_DIR=str(plan_dir),
         BATON_WORKTREE=str(brief.worktree),
         BATON_ATTEMPT=str(brief.attempt),
+        # The dependencies' worktrees, read only: T2=/path,T3=/path (empty: none).
+        BATON_INPUTS=",".join(f"{task}={path}" for task, path in brief.inputs),
     )
     return env
 

@@ -8,7 +8,7 @@ minimal environment that holds no API key. Every refusal is a tool error the mod
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,24 @@ def confine(root: Path, relative: str) -> Path:
     return target
 
 
+def confine_read(root: Path, relative: str, inputs: Sequence[Path] = ()) -> Path:
+    """Like :func:`confine`, but a path may also lie in one of ``inputs`` (the worktrees of
+    the task's dependencies, e.g. ``../oauth/src/app.py``): for reading only."""
+    try:
+        return confine(root, relative)
+    except ToolError as exc:
+        if not inputs or "outside" not in str(exc):
+            raise
+    target = (root.resolve() / relative).resolve()
+    for other in inputs:
+        base = other.resolve()
+        if target == base or base in target.parents:
+            if target.relative_to(base).parts[:1] == (".git",):
+                raise ToolError(f"{relative!r} is inside .git")
+            return target
+    raise ToolError(f"{relative!r} is outside the worktree and its inputs")
+
+
 def _schema(properties: Mapping[str, Any], *required: str) -> dict[str, Any]:
     return {"type": "object", "properties": dict(properties), "required": list(required)}
 
@@ -49,7 +67,10 @@ _STRINGS = {"type": "array", "items": _STR}
 TOOLS: list[dict[str, Any]] = [
     {
         "name": "read_file",
-        "description": "Read a text file of the task's worktree. Paths are relative to it.",
+        "description": (
+            "Read a text file of the task's worktree. Paths are relative to it; a "
+            "dependency's worktree is readable too, e.g. ../<its folder>/<path>."
+        ),
         "input_schema": _schema({"path": _STR}, "path"),
     },
     {
@@ -66,7 +87,10 @@ TOOLS: list[dict[str, Any]] = [
     },
     {
         "name": "list_files",
-        "description": "List the files under a folder of the worktree (default: its root).",
+        "description": (
+            "List the files under a folder of the worktree (default: its root) or of a "
+            "dependency's worktree (../<its folder>)."
+        ),
         "input_schema": _schema({"path": _STR}),
     },
     {
@@ -175,8 +199,11 @@ class Toolbox:
             return Outcome(f"{name} failed: {exc.strerror or exc}", error=True)
         return result
 
+    def _readable(self, path: str) -> Path:
+        return confine_read(self.root, path, [p for _, p in self.ctx.brief.inputs])
+
     async def _read_file(self, path: str) -> Outcome:
-        target = confine(self.root, path)
+        target = self._readable(path)
         text = await anyio.to_thread.run_sync(lambda: target.read_text("utf-8", "replace"))
         return Outcome(text[:_READ_CAP])
 
@@ -201,13 +228,13 @@ class Toolbox:
         return Outcome(f"edited {path}")
 
     async def _list_files(self, path: str = ".") -> Outcome:
-        folder = confine(self.root, path) if path not in ("", ".") else self.root.resolve()
+        folder = self._readable(path) if path not in ("", ".") else self.root.resolve()
 
         def walk() -> list[str]:
             out: list[str] = []
             for dirpath, dirnames, filenames in os.walk(folder):
                 dirnames[:] = sorted(d for d in dirnames if d != ".git")
-                rel = Path(dirpath).relative_to(self.root.resolve())
+                rel = Path(os.path.relpath(dirpath, self.root.resolve()))
                 out.extend(str(rel / f) for f in sorted(filenames))
                 if len(out) > 2000:
                     break

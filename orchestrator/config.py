@@ -72,6 +72,10 @@ class Config:
     command_timeout_seconds: float = 600.0  # run_command's time limit
     max_plan_mb: float = DEFAULT_MAX_PLAN_MB  # a larger plan is refused unread
     brief_max_bytes: int = 8192  # an agent's brief; longer parts are cut with a pointer
+    # How a task gets its dependencies' work: "merge" (into its new branch) or "read".
+    inputs_default: str = "merge"
+    inputs_roles: Mapping[str, str] = field(default_factory=dict)
+    inputs_tasks: Mapping[str, str] = field(default_factory=dict)
     source: Path | None = None
 
     @property
@@ -100,6 +104,15 @@ class Config:
             if name.casefold() == role.casefold():
                 return backend
         return self.default_backend
+
+    def inputs_for(self, task_id: str, role: str) -> str:
+        """``merge`` or ``read``: by task id, then by role (case ignored), then the default."""
+        if task_id in self.inputs_tasks:
+            return self.inputs_tasks[task_id]
+        for name, mode in self.inputs_roles.items():
+            if name.casefold() == role.casefold():
+                return mode
+        return self.inputs_default
 
     def script_for(self, task_id: str) -> tuple[Mapping[str, Any], ...]:
         return self.scripts.get(task_id) or self.scripts.get("default") or ()
@@ -133,7 +146,10 @@ _TOP_KEYS = {
     "command_timeout_seconds",
     "max_plan_mb",
     "brief_max_bytes",
+    "inputs",
 }
+
+INPUT_MODES = ("merge", "read")
 
 
 def api_key(environ: Mapping[str, str] | None = None) -> str:
@@ -178,6 +194,8 @@ def load_config(
         default = _backend(agents_override, "--agents", "value")
         roles, tasks = {}, {}
     worktree_parent = data.get("worktree_parent")
+    inputs = _table(data, "inputs", where)
+    _no_unknown(inputs, {"default", "roles", "tasks"}, where, "inputs.")
     return replace(
         cfg,
         plan_file=_str(data, "plan_file", where, PLAN_FILE),
@@ -207,6 +225,15 @@ def load_config(
         command_timeout_seconds=_num(data, "command_timeout_seconds", where, 600.0) or 600.0,
         max_plan_mb=_num(data, "max_plan_mb", where, DEFAULT_MAX_PLAN_MB) or DEFAULT_MAX_PLAN_MB,
         brief_max_bytes=_int(data, "brief_max_bytes", where, 8192, minimum=1024) or 8192,
+        inputs_default=_mode(inputs.get("default", "merge"), where, "inputs.default"),
+        inputs_roles={
+            k: _mode(v, where, f"inputs.roles.{k}")
+            for k, v in _table(inputs, "roles", where).items()
+        },
+        inputs_tasks={
+            k: _mode(v, where, f"inputs.tasks.{k}")
+            for k, v in _table(inputs, "tasks", where).items()
+        },
     )
 
 
@@ -266,6 +293,12 @@ def _int(
 def _backend(value: Any, where: str, key: str) -> str:
     if value not in BACKENDS:
         raise ConfigError(f"{where}: {key} must be one of {', '.join(BACKENDS)}, got {value!r}")
+    return str(value)
+
+
+def _mode(value: Any, where: str, key: str) -> str:
+    if value not in INPUT_MODES:
+        raise ConfigError(f"{where}: {key} must be one of {', '.join(INPUT_MODES)}, got {value!r}")
     return str(value)
 
 

@@ -13,7 +13,7 @@ locks in the main repository) make concurrent ``git worktree add`` calls fail at
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +23,7 @@ import anyio.to_thread
 import git
 import structlog
 
+from orchestrator.adapters.merge_inputs import Input, StartPoint, start_point
 from orchestrator.config import default_parent
 
 log = structlog.get_logger()
@@ -62,6 +63,7 @@ class EnsureResult:
     path: Path
     created: bool
     branch: str
+    start: StartPoint | None = None  # where a new branch with inputs started
 
 
 @dataclass(frozen=True)
@@ -126,15 +128,24 @@ class Worktrees:
 
     # -- public API -------------------------------------------------------------------------
 
-    async def ensure(self, folder: str, branch: str) -> EnsureResult:
+    async def ensure(
+        self,
+        folder: str,
+        branch: str,
+        inputs: Sequence[Input] = (),
+        *,
+        merge: bool = True,
+    ) -> EnsureResult:
         """Make ``<parent>/<folder>`` a worktree on ``branch``, creating either if missing.
 
-        The branch is created from the base branch only when it does not exist. A worktree
+        The branch is created only when it does not exist: from the base branch merged with
+        the branches of ``inputs`` (see :mod:`orchestrator.adapters.merge_inputs`), or from
+        the base alone when ``merge`` is false (the inputs are then read only). A worktree
         already registered there on that branch is reused untouched (``created=False``).
         """
         _check_folder(folder)
         async with self._lock:
-            return await self._run(self._ensure, folder, branch)
+            return await self._run(self._ensure, folder, branch, tuple(inputs), merge)
 
     async def missing_base(self) -> str | None:
         """The base branch's name when it does not name a commit (deleted, renamed); None
@@ -276,7 +287,9 @@ class Worktrees:
                 return info, infos
         return None, infos
 
-    def _ensure(self, folder: str, branch: str) -> EnsureResult:
+    def _ensure(
+        self, folder: str, branch: str, inputs: tuple[Input, ...] = (), merge: bool = True
+    ) -> EnsureResult:
         self._check_branch(branch)
         path = self._target(folder)
         existing, infos = self._registered(path)
@@ -300,14 +313,28 @@ class Worktrees:
             log.info("worktree_created", folder=folder, branch=branch, path=str(path))
         else:
             base = self._base()
+            if inputs and self._missing_base() is not None:
+                raise BaseBranchMissing(base)
+            call, try_ = (lambda *a: self._call(None, *a)), (lambda *a: self._try(None, *a))
+            start = start_point(call, try_, base, inputs, merge=merge) if inputs else None
+            at = start.commit if start else base
             try:
-                self._call(None, "worktree", "add", "-b", branch, "--", str(path), base)
+                self._call(None, "worktree", "add", "-b", branch, "--", str(path), at)
             except WorktreeError:
                 # Asked only when git failed, so a healthy run pays nothing for it.
                 if self._missing_base() is not None:
                     raise BaseBranchMissing(base) from None
                 raise
-            log.info("worktree_created", folder=folder, branch=branch, path=str(path), base=base)
+            merged = {"merged": list(start.merged)} if start else {}
+            log.info(
+                "worktree_created",
+                folder=folder,
+                branch=branch,
+                path=str(path),
+                base=base,
+                **merged,
+            )
+            return EnsureResult(path=path, created=True, branch=branch, start=start)
         return EnsureResult(path=path, created=True, branch=branch)
 
     def _remove(self, folder: str, force: bool) -> None:

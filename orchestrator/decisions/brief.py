@@ -57,6 +57,8 @@ class BriefInputs:
     reporting: str = ""  # how this backend reports: tools, or commands for a CLI agent
     previous: PastAttempt | None = None
     gates: Sequence[str] = ()  # the gates that will run on this branch, with thresholds
+    merged: Sequence[str] = ()  # the dependencies whose branches the task's branch holds
+    unmerged: Sequence[str] = ()  # one line per dependency branch it does not hold, and why
     limit: int = DEFAULT_LIMIT
 
 
@@ -141,6 +143,8 @@ def _parts(i: BriefInputs) -> list[_Part]:
         parts.append(_Part(f"## Success criteria of {title}\n\n" + _bullets(criteria)))
     parts.append(_gates(plan, i.gates, prose.gate_thresholds.text, prose.gate_thresholds.line))
     parts += _received(plan, task, i.handoffs)
+    if i.merged or i.unmerged:
+        parts.append(_inputs(i.merged, i.unmerged))
     parts.append(_downstream(plan, task))
     parts.append(_Part("## How to report\n\n" + i.reporting.strip() + "\n\n" + _HANDOFF_FORM))
     parts.append(_constraints(i))
@@ -203,6 +207,18 @@ def _received(plan: Plan, task: Task, handoffs: Sequence[Received]) -> list[_Par
             )
             head = ""
     return out
+
+
+def _inputs(merged: Sequence[str], unmerged: Sequence[str]) -> _Part:
+    text = "## Inputs on your branch\n\n"
+    if merged:
+        text += f"Your branch started from the base merged with {', '.join(merged)}.\n"
+    if unmerged:
+        text += (
+            "\nNot merged into your branch (read them in their worktrees, read only; "
+            "combine what you need yourself):\n\n" + _bullets(unmerged)
+        )
+    return _Part(text)
 
 
 def _downstream(plan: Plan, task: Task) -> _Part:

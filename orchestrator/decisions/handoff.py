@@ -46,8 +46,10 @@ def handoff_message(
     *,
     summary: str = "",
     gates: Sequence[GateResult] = (),
+    unmerged: Sequence[str] = (),
 ) -> SendMessage:
-    """The Handoff to the agents downstream of ``task``."""
+    """The Handoff to the agents downstream of ``task``; ``unmerged`` names, one line each,
+    the dependencies' branches its branch does not hold (conflicting, read only)."""
     sender = agent_id(plan, task)
     own = [m for m in known if m.type == "Handoff" and m.sender == sender and m.task == task.id]
     report = report or HandoffReport()
@@ -62,6 +64,7 @@ def handoff_message(
             more = f" and {len(changes.files) - 20} more" if len(changes.files) > 20 else ""
             lines.append(f"- Files Modified: {', '.join(changes.files[:20])}{more}")
     lines.append(f"- Artifacts: {', '.join(report.artifacts) or 'none stated'}")
+    lines += [f"- Not merged into this branch: {u}" for u in unmerged]
     lines += ["", "**Validation:**", *validation_lines(report.validation, gates)]
     notes = [x for x in (summary.strip(), report.notes.strip()) if x]
     if own:

@@ -21,6 +21,7 @@ from agents import Blocker, HandoffReport, TaskBrief
 from agents.tools import confine
 from orchestrator.adapters.clock import iso, parse_iso
 from orchestrator.adapters.filestore import FileNotReady
+from orchestrator.adapters.merge_inputs import StartPoint, Unmerged
 from orchestrator.decisions.verdicts import AgentEvent, BlockerReported, Completed, Failed
 from orchestrator.routing.message_log import append_to_log
 from orchestrator.runtime.services import Services
@@ -53,6 +54,11 @@ def brief_for(plan: Plan, task: Task, attempt: int, worktree: Path) -> TaskBrief
         worktree=worktree,
         dependencies=task.dependencies,
         model=model.model if model else None,
+        inputs=tuple(
+            (dep.id, worktree.parent / dep.worktree)
+            for dep_id in task.dependencies
+            if (dep := plan.task(dep_id)) is not None and dep.worktree
+        ),
     )
 
 
@@ -181,6 +187,26 @@ class Context:
         b = self.brief
         await record_failure(self._s, b.task_id, b.attempt, reason, output)
         await self._submit(Failed(b.task_id, reason), FAILED)
+
+
+def inputs_key(task_id: str) -> str:
+    """The journal mark holding what the task's branch started from (merged, unmerged)."""
+    return f"inputs:{task_id}"
+
+
+async def record_inputs(services: Services, task_id: str, start: StartPoint) -> None:
+    value = {"merged": list(start.merged), "unmerged": [u.to_json() for u in start.unmerged]}
+    await services.journal.set_mark(inputs_key(task_id), json.dumps(value))
+
+
+async def recorded_inputs(
+    services: Services, task_id: str
+) -> tuple[tuple[str, ...], tuple[Unmerged, ...]]:
+    """What :func:`record_inputs` kept: the merged task ids and the unmerged branches."""
+    key = inputs_key(task_id)
+    data = json.loads((await services.journal.marks(key)).get(key) or "{}")
+    merged = tuple(str(t) for t in data.get("merged", ()))
+    return merged, tuple(Unmerged.from_json(u) for u in data.get("unmerged", ()))
 
 
 def report_key(task_id: str, attempt: int) -> str:

@@ -16,7 +16,12 @@ from agents import Agent, TaskBrief
 from orchestrator.adapters.worktrees import EnsureResult, WorktreeError
 from orchestrator.config import Config
 from orchestrator.decisions.verdicts import AgentEvent, Crashed, EndedWithoutVerdict, WorktreeFailed
-from orchestrator.runtime.agent_context import Context, brief_for, record_failure
+from orchestrator.runtime.agent_context import (
+    Context,
+    brief_for,
+    record_failure,
+    record_inputs,
+)
 from orchestrator.runtime.services import Services
 from protocol import Message, Task
 
@@ -105,7 +110,14 @@ class AgentPool:
                         await self._events(WorktreeFailed(task_id, str(exc)))
                         return
                     if result.created:
-                        row = {"attempt": running.attempt, "path": str(result.path)}
+                        row: dict[str, object] = {
+                            "attempt": running.attempt,
+                            "path": str(result.path),
+                        }
+                        if result.start is not None:
+                            await record_inputs(s, task_id, result.start)
+                            row["merged"] = list(result.start.merged)
+                            row["unmerged"] = [u.task_id for u in result.start.unmerged]
                         await s.journal.events([("worktree_created", task_id, row)])
                     if intent_key is not None:
                         await s.journal.done(intent_key)

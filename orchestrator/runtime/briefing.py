@@ -36,7 +36,7 @@ from orchestrator.decisions.brief import (
     reporting,
 )
 from orchestrator.decisions.handoff import Changes, GateResult, handoff_message
-from orchestrator.runtime.agent_context import failure_key, report_key
+from orchestrator.runtime.agent_context import failure_key, recorded_inputs, report_key
 from orchestrator.runtime.services import Services
 from protocol import Message, Plan, Task
 
@@ -67,6 +67,7 @@ async def gather_handoff(
     key = report_key(task.id, attempt)
     fields = json.loads((await s.journal.marks(key)).get(key) or "{}")
     gates: Sequence[GateResult] = ()  # filled once quality gates run on branches
+    _, unmerged = await recorded_inputs(s, task.id)
     return handoff_message(
         plan,
         task,
@@ -75,6 +76,7 @@ async def gather_handoff(
         HandoffReport.from_fields(fields),
         summary=str(fields.get("summary") or ""),
         gates=gates,
+        unmerged=[u.describe() for u in unmerged],
     )
 
 
@@ -90,6 +92,7 @@ class Briefing:
         plan, config = s.plan(), s.config()
         assert plan is not None
         budget = s.budget()
+        merged, unmerged = await recorded_inputs(s, task.id)
         inputs = BriefInputs(
             plan,
             task,
@@ -100,6 +103,8 @@ class Briefing:
             reporting=reporting(getattr(agent, "backend", "manual"), task.id, brief.agent_id),
             previous=await self._previous(task.id, brief.attempt),
             gates=(),  # the gates that will run on this branch, once they exist
+            merged=merged,
+            unmerged=[u.describe() for u in unmerged],
             limit=config.brief_max_bytes,
         )
         rendered = render_brief(inputs)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import anyio
 import structlog
 
+from orchestrator.adapters.merge_inputs import Input
 from orchestrator.adapters.run_lock import AlreadyRunning, RunLock
 from orchestrator.adapters.worktrees import BaseBranchMissing, EnsureResult
 from orchestrator.config import Config
@@ -74,9 +75,11 @@ class Faults:
     async def worktree_for(self, task: Task) -> EnsureResult:
         """The task's worktree; while the base branch is missing, wait for it to exist again."""
         worktrees = self._s.worktrees
+        inputs = task_inputs(self._s, task)
+        merge = self._s.config().inputs_for(task.id, task.role) == "merge"
         while True:
             try:
-                return await worktrees.ensure(task.worktree, task.branch)
+                return await worktrees.ensure(task.worktree, task.branch, inputs, merge=merge)
             except BaseBranchMissing as exc:
                 self._base_missing(exc.branch, task.id)
             # Polled: nothing tells us when a person creates the branch again.
@@ -130,6 +133,18 @@ class Faults:
             path = str(journal.path)
             action = "written back from the open database"
             self._s.report("journal_missing", level="error", file=path, action=action)
+
+
+def task_inputs(s: Services, task: Task) -> list[Input]:
+    """The task's dependencies' work, in the plan's order of its dependencies: what a new
+    branch of the task starts from (docs/user-guide.md, "Inputs along the edges")."""
+    plan = s.plan()
+    out: list[Input] = []
+    for dep_id in task.dependencies:
+        dep = plan.task(dep_id) if plan is not None else None
+        if dep is not None and dep.branch and dep.worktree:
+            out.append(Input(dep.id, dep.branch, s.parent / dep.worktree))
+    return out
 
 
 def _plan_problem(config: Config) -> str | None:

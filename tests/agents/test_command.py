@@ -143,6 +143,7 @@ async def test_exit_0_completes_and_commits_the_work(plan_repo: Path) -> None:
         "BATON_PLAN_DIR": str(plan_repo.resolve()),
         "BATON_WORKTREE": str(worktree.resolve()),
         "BATON_ATTEMPT": "1",
+        "BATON_INPUTS": "",  # T1 depends on no task
     }
     assert env["ANTHROPIC_API_KEY"] == SECRET
     assert "DATABASE_URL" not in env  # only the listed variables are passed on
