@@ -288,3 +288,51 @@ def test_sigkill_mid_task_then_restart_resumes_the_conversation(
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
+
+
+async def test_a_dependencys_worktree_is_readable_but_not_writable(
+    claude_repo: Path, messages_api: MessagesAPI
+) -> None:
+    """T1 (scripted) writes the contracts; T2 (claude) reads and lists ../arch, but its
+    writes there are refused; its own branch holds T1's files (merged)."""
+    for name, version in {"builder-skill": "v2.1.0", "oauth-skill": "v1.0.0"}.items():
+        folder = claude_repo / "skills" / name
+        folder.mkdir(parents=True)
+        (folder / "SKILL.md").write_text(
+            f"---\nname: {name}\ndescription: {name}\nversion: {version}\n---\nUse it.\n"
+        )
+    folder = claude_repo / "skills" / "validator-skill"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(
+        "---\nname: validator-skill\ndescription: v\nversion: v2.0.0\n---\nUse it.\n"
+    )
+    git(claude_repo, "add", "-A")
+    git(claude_repo, "commit", "-q", "-m", "builder skills")
+    messages_api.push(
+        message(
+            tool("read_file", path="../arch/docs/api.md"),
+            tool("list_files", path="../arch"),
+            tool("write_file", path="../arch/docs/api.md", content="changed\n"),
+            tool("read_file", path="../arch/.git"),
+        ),
+        message(tool("complete_task", summary="read the contracts")),
+    )
+    toml = (
+        'max_agents = 1\n[agents]\ndefault = "manual"\n[agents.tasks]\nT1 = "scripted"\n'
+        'T2 = "claude"\n[scripts.T1]\nsteps = [{ write = "docs/api.md", content = "contract\\n" }'
+        ', { complete = "contracts" }]\n'
+    )
+    rec = Recorder()
+    async with running_daemon(make_config(claude_repo, toml), rec, force=True):
+        await rec.wait_for(lambda: rec.seen("task_completed", task_id="T2"), seconds=30)
+    results = tool_results(messages_api.requests[1])
+    assert results[0]["content"] == "contract\n"
+    assert not results[0].get("is_error")
+    assert "../arch/docs/api.md" in results[1]["content"].splitlines()
+    assert results[2]["is_error"]
+    assert "outside the worktree" in results[2]["content"]
+    assert results[3]["is_error"]
+    assert "inside .git" in results[3]["content"]
+    arch = claude_repo.parent / "repo-worktrees" / "arch"
+    assert (arch / "docs/api.md").read_text() == "contract\n"
+    assert git(claude_repo, "show", "feature/auth-oauth:docs/api.md").strip() == "contract"
