@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from orchestrator.gates.spec import GatesConfig, GatesError, parse_gates
 from protocol._errors import MESSAGES_FILE, PLAN_FILE
 
 CONFIG_FILE = "baton.toml"
@@ -76,6 +77,7 @@ class Config:
     inputs_default: str = "merge"
     inputs_roles: Mapping[str, str] = field(default_factory=dict)
     inputs_tasks: Mapping[str, str] = field(default_factory=dict)
+    gates: GatesConfig = field(default_factory=GatesConfig)
     source: Path | None = None
 
     @property
@@ -147,6 +149,7 @@ _TOP_KEYS = {
     "max_plan_mb",
     "brief_max_bytes",
     "inputs",
+    "gates",
 }
 
 INPUT_MODES = ("merge", "read")
@@ -225,6 +228,7 @@ def load_config(
         command_timeout_seconds=_num(data, "command_timeout_seconds", where, 600.0) or 600.0,
         max_plan_mb=_num(data, "max_plan_mb", where, DEFAULT_MAX_PLAN_MB) or DEFAULT_MAX_PLAN_MB,
         brief_max_bytes=_int(data, "brief_max_bytes", where, 8192, minimum=1024) or 8192,
+        gates=_gates(_table(data, "gates", where), where),
         inputs_default=_mode(inputs.get("default", "merge"), where, "inputs.default"),
         inputs_roles={
             k: _mode(v, where, f"inputs.roles.{k}")
@@ -294,6 +298,13 @@ def _backend(value: Any, where: str, key: str) -> str:
     if value not in BACKENDS:
         raise ConfigError(f"{where}: {key} must be one of {', '.join(BACKENDS)}, got {value!r}")
     return str(value)
+
+
+def _gates(table: Mapping[str, Any], where: str) -> GatesConfig:
+    try:
+        return parse_gates(table)
+    except GatesError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _mode(value: Any, where: str, key: str) -> str:
