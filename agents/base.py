@@ -52,6 +52,10 @@ class TaskBrief:
         return "\n".join(lines) + "\n"
 
 
+# How the refusal of a completion starts when no fix round is left and the task is Blocked.
+GATE_BLOCKED = "Blocked: "
+
+
 @dataclass(frozen=True)
 class Blocker:
     """A blocker as the template's Notes and Blockers section records it."""
@@ -166,9 +170,11 @@ class AgentContext(Protocol):
         """Record a blocker entry in the plan and set the task Blocked."""
         ...
 
-    async def complete(self, summary: str, report: HandoffReport | None = None) -> None:
+    async def complete(self, summary: str, report: HandoffReport | None = None) -> str | None:
         """Commit what is uncommitted and set the task Completed; ``report`` goes into the
-        Handoff sent to the tasks downstream."""
+        Handoff sent to the tasks downstream. When a quality gate fails, the task is not
+        Completed: the return value says why (the gate, its numbers, the end of its output)
+        and the agent should fix it and complete again; None when it was accepted."""
         ...
 
     async def fail(self, reason: str, *, output: str = "") -> None:

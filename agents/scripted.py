@@ -14,6 +14,9 @@ with no API spend. Steps (one key each, from ``baton.toml``'s ``[scripts]``)::
       lint_errors = 0, docs_updated = true, self_review = true }
     { fail = "reason", output = "what failed" }
 
+When a quality gate refuses a ``complete``, the script goes on with the steps after it (the
+fix) and, at its end, completes again.
+
 Strings may use ``{task_id}``, ``{agent_id}``, ``{role}`` and ``{attempt}``. A script that
 ends without complete or fail completes the task. An agent resumed after a restart runs its
 script again from the top, but a message the log shows it sent in this attempt is not sent
@@ -25,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.base import AgentContext, Blocker, HandoffReport
+from agents.base import GATE_BLOCKED, AgentContext, Blocker, HandoffReport
 
 DEFAULT_SCRIPT: tuple[Mapping[str, Any], ...] = (
     {"write": "work/{task_id}.md", "content": "# {task_id}\n\nDone by {agent_id}.\n"},
@@ -94,14 +97,20 @@ class ScriptedAgent:
                 )
                 await self._await(ctx, "Directive")
             elif "complete" in step:
-                await ctx.complete(fmt("complete", step), HandoffReport.from_fields(step))
-                return
+                refused = await ctx.complete(fmt("complete", step), HandoffReport.from_fields(step))
+                if not refused:
+                    return
+                # A quality gate failed: the steps after this one are the fix.
             elif "fail" in step:
                 await ctx.fail(fmt("fail", step), output=fmt("output", step))
                 return
             else:
                 raise ScriptError(f"step {n} of {b.task_id}'s script has no known action: {step}")
-        await ctx.complete("script finished")
+        refused = await ctx.complete("script finished")
+        while refused and not refused.startswith(GATE_BLOCKED):  # fix rounds are bounded
+            refused = await ctx.complete("script finished")
+        if refused:
+            await self._await(ctx, "Directive")  # Blocked by its gates: wait for a person
 
     async def _await(self, ctx: AgentContext, kind: str | None) -> None:
         # No time limit here: an unanswered question or blocker is the triage SLA's business.

@@ -285,7 +285,9 @@ class Toolbox:
         }
         if unknown:
             raise ToolError(f"complete_task takes no {', '.join(sorted(unknown))}")
-        await self.ctx.complete(summary, HandoffReport.from_fields(handoff))
+        refused = await self.ctx.complete(summary, HandoffReport.from_fields(handoff))
+        if refused:  # a quality gate failed: the task is not done yet
+            return Outcome(f"not completed: {refused}", error=True)
         return Outcome("task completed", finished=True)
 
     async def _fail_task(self, reason: str) -> Outcome:

@@ -24,6 +24,7 @@ from orchestrator.adapters.filestore import FileNotReady
 from orchestrator.adapters.merge_inputs import StartPoint, Unmerged
 from orchestrator.decisions.verdicts import AgentEvent, BlockerReported, Completed, Failed
 from orchestrator.routing.message_log import append_to_log
+from orchestrator.runtime.gating import GateVerdict, gate_completion
 from orchestrator.runtime.services import Services
 from protocol import (
     COMPLETED,
@@ -168,13 +169,50 @@ class Context:
         await self._submit(BlockerReported(b.task_id, b.agent_id, at, fields), None)
         log.info("blocker_reported", severity=blocker.severity, escalate=blocker.escalate)
 
-    async def complete(self, summary: str, report: HandoffReport | None = None) -> None:
+    async def complete(self, summary: str, report: HandoffReport | None = None) -> str | None:
         b = self.brief
         await self.commit(f"{b.task_id}: {summary}")
+        verdict = await gate_completion(self._s, b)  # None: no gate applies
+        if verdict is not None and not verdict.passed:
+            await self._gate_failed(verdict)
+            return verdict.directive
         # Kept before the verdict, so the Handoff written after Completed finds it.
         stated = {"summary": summary, **asdict(report or HandoffReport())}
         await self._s.journal.set_mark(report_key(b.task_id, b.attempt), json.dumps(stated))
-        await self._submit(Completed(b.task_id, summary), COMPLETED)
+        note = summary if verdict is None else f"{summary} · gates: {verdict.summary}"
+        await self._submit(Completed(b.task_id, note), COMPLETED)
+        return None
+
+    async def _gate_failed(self, verdict: GateVerdict) -> None:
+        """Tell the agent as a Directive; with no fix round left, Block the task."""
+        b, s = self.brief, self._s
+        names = ", ".join(o.name for o in verdict.failed)
+        first = f"Gate {names} failed on your branch (round {verdict.round})."
+        block = render_message(
+            sender="Orchestrator",
+            to=b.agent_id,
+            type="Directive",
+            timestamp=iso(s.clock.now()),
+            task=b.task_id,
+            text=first,
+            body=verdict.directive,
+        )
+        await append_to_log(s.store, s.config().messages_path, block, before_open=True)
+        log.info("gate_directive_sent", gates=names, round=verdict.round, blocked=verdict.blocked)
+        if not verdict.blocked:
+            return
+        failures = "; ".join(f"{o.name}: {'; '.join(o.failed)}" for o in verdict.failed)
+        logs = ", ".join(o.log for o in verdict.failed)
+        fields = {
+            "Severity": "High",
+            "Blocker Type": "Technical",
+            "Description": f"Quality gate failed {verdict.round} times: {failures} (log {logs})",
+            "Required Resolution": "Fix the failures on the branch, or change the gate; then "
+            "set the task back to In Progress",
+            "Escalation": "Yes",
+        }
+        at = s.clock.now().strftime("%Y-%m-%d %H:%M")
+        await self._submit(BlockerReported(b.task_id, b.agent_id, at, fields), None)
 
     async def record_usage(self, model: str, tokens: Mapping[str, int], usd: float) -> None:
         await self._s.journal.add_cost(self.brief.task_id, model, tokens, usd)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import anyio
 import structlog
@@ -26,6 +27,7 @@ import structlog
 from agents import Agent, HandoffReport, TaskBrief
 from orchestrator.adapters.clock import iso
 from orchestrator.adapters.logs import redact_text
+from orchestrator.config import Config
 from orchestrator.decisions.actions import SendMessage
 from orchestrator.decisions.brief import (
     BriefInputs,
@@ -36,9 +38,15 @@ from orchestrator.decisions.brief import (
     reporting,
 )
 from orchestrator.decisions.handoff import Changes, GateResult, handoff_message
+from orchestrator.gates import plan_thresholds
+from orchestrator.gates.reports import METRICS
+from orchestrator.gates.run import applicable, summarize
+from orchestrator.gates.spec import GateSpec
 from orchestrator.runtime.agent_context import failure_key, recorded_inputs, report_key
+from orchestrator.runtime.gating import gate_results
 from orchestrator.runtime.services import Services
 from protocol import Message, Plan, Task
+from protocol.prose import read_prose
 
 log = structlog.get_logger()
 
@@ -66,7 +74,10 @@ async def gather_handoff(
         changes = Changes(c.commit_count, c.lines_added, c.lines_removed, c.files)
     key = report_key(task.id, attempt)
     fields = json.loads((await s.journal.marks(key)).get(key) or "{}")
-    gates: Sequence[GateResult] = ()  # filled once quality gates run on branches
+    gates: Sequence[GateResult] = [
+        GateResult(str(r["name"]), str(r["check"]), bool(r["passed"]), _detail(r))
+        for r in await gate_results(s, task.id, attempt)
+    ]
     _, unmerged = await recorded_inputs(s, task.id)
     return handoff_message(
         plan,
@@ -78,6 +89,34 @@ async def gather_handoff(
         gates=gates,
         unmerged=[u.describe() for u in unmerged],
     )
+
+
+def _gate_lines(plan: Plan, task: Task, config: Config) -> list[str]:
+    """The gates that will run on the task's branch when it reports Completed."""
+    specs = config.gates.for_task(task.id, task.role, task.group or "")
+    thresholds, _ = plan_thresholds(read_prose(plan).gate_thresholds.text)
+    out = []
+    for spec in specs:
+        bounds = ", ".join(str(t) for t in applicable(spec, thresholds, _reported(spec)))
+        kind = "mandatory" if spec.mandatory else "minor"
+        out.append(f"{spec.name} ({kind}): `{' '.join(spec.argv)}`, {spec.report}; {bounds}")
+    if out:
+        out.append(
+            f"A failing gate comes back to you as a Directive; after {config.gates.retries} "
+            "fix rounds the task is Blocked."
+        )
+    return out
+
+
+def _reported(spec: GateSpec) -> dict[str, float]:
+    known = METRICS.get(spec.report, ())
+    return dict.fromkeys(known or [t.metric for t in spec.thresholds], 0.0)
+
+
+def _detail(result: Mapping[str, Any]) -> str:
+    numbers = result.get("numbers") or {}
+    passed = bool(result.get("passed"))
+    return summarize(str(result["name"]), str(result["check"]), numbers, passed)
 
 
 class Briefing:
@@ -102,7 +141,7 @@ class Briefing:
             slots=config.max_agents or plan.constraints.agent_slots or 4,
             reporting=reporting(getattr(agent, "backend", "manual"), task.id, brief.agent_id),
             previous=await self._previous(task.id, brief.attempt),
-            gates=(),  # the gates that will run on this branch, once they exist
+            gates=_gate_lines(plan, task, config),
             merged=merged,
             unmerged=[u.describe() for u in unmerged],
             limit=config.brief_max_bytes,

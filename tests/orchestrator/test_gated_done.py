@@ -1,0 +1,86 @@
+"""Done means gated, in the running daemon with a real pytest gate: a failing gate goes
+back to the (scripted) agent, which fixes it on the second try; a gate that fails every
+round blocks the task with a Technical blocker (docs/user-guide.md, "Quality gates")."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from protocol import parse_messages, parse_plan
+from tests.orchestrator.conftest import Recorder, make_config, running_daemon, watching
+
+GATE = f"""
+[gates]
+retries = 2
+[gates.tests]
+argv = [{json.dumps(sys.executable)}, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "--junitxml=junit.xml"]
+report = "junit"
+file = "junit.xml"
+tasks = ["T1"]
+"""
+IGNORE = '{ write = ".gitignore", content = "junit.xml\\n__pycache__/\\n" }'
+TEST = (
+    '{ write = "test_calc.py", '
+    'content = "from calc import add\\n\\ndef test_add():\\n    assert add(2, 2) == 4\\n" }'
+)
+WRONG = '{ write = "calc.py", content = "def add(a, b):\\n    return a - b\\n" }'
+RIGHT = '{ write = "calc.py", content = "def add(a, b):\\n    return a + b\\n" }'
+
+
+def config(repo: Path, *steps: str) -> str:
+    return (
+        f'[agents]\ndefault = "manual"\n[agents.tasks]\nT1 = "scripted"\n'
+        f"[scripts.T1]\nsteps = [{', '.join(steps)}]\n{GATE}"
+    )
+
+
+def t1(repo: Path) -> tuple[str, str]:
+    plan = parse_plan((repo / "MULTI_AGENT_PLAN.md").read_text(encoding="utf-8"))
+    task, row = plan.task("T1"), plan.log_row("T1")
+    assert task is not None
+    return task.status, (row.notes if row is not None else "")
+
+
+def directives(repo: Path) -> list[str]:
+    path = repo / "INTER_AGENT_MESSAGES.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return [m.body for m in parse_messages(text).messages if m.type == "Directive"]
+
+
+async def test_a_failing_gate_is_fixed_in_one_round(plan_repo: Path) -> None:
+    toml = config(plan_repo, IGNORE, TEST, WRONG, '{ complete = "first try" }', RIGHT)
+    rec = Recorder()
+    async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
+        await rec.wait_for(lambda: rec.seen("task_completed", task_id="T1"), seconds=60)
+    status, notes = t1(plan_repo)
+    assert status == "Completed"
+    assert "gates: tests 1/1" in notes
+    assert rec.seen("gate_failed", task_id="T1", gate="tests", round=1)
+    assert rec.seen("gate_passed", task_id="T1", gate="tests", round=2)
+    [directive] = directives(plan_repo)
+    assert "Gate tests failed: failed 1, needs == 0" in directive
+    assert "fix round 1 of 2" in directive
+    assert "assert 0 == 4" in directive  # the tail of pytest's output
+    kept = plan_repo / ".baton" / "gates" / "T1" / "1"
+    assert (kept / "tests.1.log").exists()
+    assert (kept / "tests.2.log").exists()
+    assert (kept / "tests.2.xml").exists()
+
+
+async def test_a_gate_failing_every_round_blocks_the_task(plan_repo: Path) -> None:
+    toml = config(plan_repo, IGNORE, TEST, WRONG)
+    rec = Recorder()
+    async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
+        await rec.wait_for(lambda: t1(plan_repo)[0] == "Blocked", seconds=60)
+    assert [e for e, f in rec.events if e == "gate_failed"] == ["gate_failed"] * 3
+    assert not rec.seen("gate_passed")
+    text = (plan_repo / "MULTI_AGENT_PLAN.md").read_text(encoding="utf-8")
+    assert "Quality gate failed 3 times: tests: failed 1, needs == 0" in text
+    assert ".baton/gates/T1/1/tests.3.log" in text
+    blocker = text[text.index("Quality gate failed 3 times") - 600 :]
+    assert "Technical" in blocker
+    assert "Yes" in blocker
+    assert directives(plan_repo)[-1].startswith("Blocked: ")
