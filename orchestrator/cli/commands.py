@@ -145,6 +145,8 @@ def _triage_timers(plan_dir: Path) -> dict[str, Any]:
                 out["seen"] = dict(rows.fetchall())
                 costs = db.execute("SELECT task_id, SUM(usd) FROM costs GROUP BY task_id")
                 out["costs"] = {str(t): float(u) for t, u in costs.fetchall()}
+                gates = db.execute("SELECT key, value FROM marks WHERE key LIKE 'gate_result:%'")
+                out["gates"] = _views.gate_cells(dict(gates.fetchall()))
             finally:
                 db.close()
         except sqlite3.Error:
@@ -288,6 +290,16 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
+def _gates(args: argparse.Namespace) -> int:
+    from orchestrator.cli.gates_cmd import gates
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    inputs, config = loaded
+    return EXIT_INVALID if inputs.plan_errors else gates(args, inputs, config)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _validate,
     "graph": _graph,
@@ -297,4 +309,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "send": _send,
     "service": _service,
+    "gates": _gates,
 }

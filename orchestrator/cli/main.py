@@ -98,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a live full-screen view, redrawn when either file changes (Ctrl-C quits)",
     )
+    gates = with_dir(
+        sub.add_parser(
+            "gates",
+            help="run the quality gates on the tasks' worktrees now and print the table",
+            description="Run each [gates.<name>] of baton.toml that applies to the task on "
+            "its worktree, judged by its thresholds and the plan's Quality Gate Thresholds; "
+            "exit 1 when a mandatory gate fails. Nothing is journaled.",
+        )
+    )
+    gates.add_argument("--task", metavar="T", help="only this task (default: every task)")
     run = with_dir(
         sub.add_parser(
             "run",

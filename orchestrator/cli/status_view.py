@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from orchestrator.adapters.clock import parse_iso
 from orchestrator.cli.inputs import Inputs
+from orchestrator.gates.run import summarize
 from protocol import BlockerEntry, Message, ProtocolError, critical_path, ready_tasks, waves
 from protocol._model import STATUSES, Plan
 from protocol.blockers import entry_key
@@ -126,9 +128,11 @@ def status_data(
     now: datetime | None = None,
     costs: Mapping[str, float] | None = None,
     worktree_parent: Path | None = None,
+    gates: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The run as the files (and, through ``seen``, the journal's triage timers) tell it.
-    With ``worktree_parent``, each task's worktree is its folder's path under it."""
+    With ``worktree_parent``, each task's worktree is its folder's path under it; ``gates``
+    is each task's last gate round in short (:func:`gate_cells`)."""
     plan = inputs.plan
     now = now or datetime.now(UTC)
     seen = seen or {}
@@ -171,6 +175,7 @@ def status_data(
                 "worktree": str(worktree_parent / t.worktree) if worktree_parent else t.worktree,
                 "branch": t.branch,
                 "brief": brief(t.id) if t.status in ("In Progress", "Blocked") else None,
+                "gates": (gates or {}).get(t.id),
             }
             for t in plan.tasks
         ],
@@ -226,6 +231,33 @@ def status_data(
     }
 
 
+def gate_cells(marks: Mapping[str, str]) -> dict[str, str]:
+    """Each task's last gate round (``gate_result:<task>:<attempt>:<round>`` marks) in
+    short: ``tests 42/42 · cov 83%``, a failed gate marked ✗."""
+    last: dict[str, tuple[tuple[int, int], str]] = {}
+    for key, value in marks.items():
+        parts = key.split(":")
+        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+            continue
+        order = (int(parts[2]), int(parts[3]))
+        if parts[1] not in last or order > last[parts[1]][0]:
+            last[parts[1]] = (order, value)
+    out = {}
+    for task_id, (_, value) in last.items():
+        try:
+            results = json.loads(value)
+        except ValueError:
+            continue
+        cells = [
+            summarize(str(r["name"]), str(r["check"]), r.get("numbers") or {}, bool(r["passed"]))
+            + ("" if r["passed"] else " ✗")
+            for r in results
+            if isinstance(r, dict)
+        ]
+        out[task_id] = " · ".join(cells)
+    return out
+
+
 def attention_lines(data: Mapping[str, Any]) -> list[str]:
     """Open blockers with their SLA, pending messages, and what waits for a person."""
     out = [f"Open blockers: {len(data['blockers'])}"]
@@ -248,11 +280,15 @@ def status_text(inputs: Inputs, **timers: Any) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in data["counts"].items() if n)
     out.append(f"{len(data['tasks'])} tasks: {counts}")
     out.append("")
-    out.append(f"{'TASK':<8} {'WAVE':>4}  {'STATUS':<12} {'AGENT':<22} {'EST':>6}  DESCRIPTION")
+    width = max([5, *(len(t["gates"] or "-") for t in data["tasks"])])
+    out.append(
+        f"{'TASK':<8} {'WAVE':>4}  {'STATUS':<12} {'AGENT':<22} {'EST':>6}  "
+        f"{'GATES':<{width}}  DESCRIPTION"
+    )
     for t in data["tasks"]:
         out.append(
             f"{t['id']:<8} {t['wave'] or '-':>4}  {t['status']:<12} {t['agent_id']:<22} "
-            f"{t['estimate'] or '-':>6}  {t['description'][:50]}"
+            f"{t['estimate'] or '-':>6}  {t['gates'] or '-':<{width}}  {t['description'][:50]}"
         )
     out.append("")
     cp = data["critical_path"]

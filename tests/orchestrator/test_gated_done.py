@@ -8,6 +8,10 @@ import json
 import sys
 from pathlib import Path
 
+import anyio
+import pytest
+
+from orchestrator.cli import main
 from protocol import parse_messages, parse_plan
 from tests.orchestrator.conftest import Recorder, make_config, running_daemon, watching
 
@@ -50,7 +54,9 @@ def directives(repo: Path) -> list[str]:
     return [m.body for m in parse_messages(text).messages if m.type == "Directive"]
 
 
-async def test_a_failing_gate_is_fixed_in_one_round(plan_repo: Path) -> None:
+async def test_a_failing_gate_is_fixed_in_one_round(
+    plan_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     toml = config(plan_repo, IGNORE, TEST, WRONG, '{ complete = "first try" }', RIGHT)
     rec = Recorder()
     async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
@@ -68,6 +74,20 @@ async def test_a_failing_gate_is_fixed_in_one_round(plan_repo: Path) -> None:
     assert (kept / "tests.1.log").exists()
     assert (kept / "tests.2.log").exists()
     assert (kept / "tests.2.xml").exists()
+    capsys.readouterr()
+    # baton status shows the last round; baton gates runs them again now.
+    assert main(["status", "--dir", str(plan_repo)]) == 0
+    out = capsys.readouterr().out
+    assert "GATES" in out
+    [row] = [line for line in out.splitlines() if line.startswith("T1 ")]
+    assert "Completed" in row
+    assert "tests 1/1" in row
+    argv = ["gates", "--task", "T1", "--dir", str(plan_repo)]
+    assert await anyio.to_thread.run_sync(main, argv) == 0  # it runs its own event loop
+    table = capsys.readouterr().out
+    assert "T1       tests        pass     tests 1/1" in table
+    assert "Left to people" in table
+    assert "Code review approved" in table
 
 
 async def test_a_gate_failing_every_round_blocks_the_task(plan_repo: Path) -> None:
