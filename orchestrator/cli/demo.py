@@ -7,6 +7,8 @@ scripted agents and no API key, printing each step as it happens.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -66,9 +68,60 @@ commit = "{task_id}: RS256 tokens"
 [[scripts.T3.steps]]
 complete = "{task_id} done by {agent_id} with RS256"
 
+# T1 writes the API contract as a test with a reference implementation; the builders start
+# from it (inputs along the edges) and their branches pass the pytest gate before they count
+# as done. T2's first try has 60-minute tokens: the gate sends it back once; it fixes them.
+[[scripts.T1.steps]]
+write = "auth.py"
+content = "def token_minutes():\\n    return 15\\n"
+
+[[scripts.T1.steps]]
+write = "test_contract.py"
+content = """from auth import token_minutes
+
+
+def test_access_tokens_live_15_minutes():
+    assert token_minutes() == 15
+"""
+
+[[scripts.T1.steps]]
+commit = "{task_id}: API contract as a test"
+
+[[scripts.T1.steps]]
+complete = "{task_id} done by {agent_id}"
+
+[scripts.T2]
+steps = [
+  { wait = 0.05 },
+  { write = "auth.py", content = "def token_minutes():\\n    return 60\\n" },
+  { complete = "{task_id} done by {agent_id}" },
+  { write = "auth.py", content = "def token_minutes():\\n    return 15\\n" },
+]
+
+[scripts.T4]
+steps = [
+  { wait = 0.05 },
+  { write = "work/{task_id}.md", content = "# {task_id}\\n\\nWork of {agent_id}.\\n" },
+  { write = "session.py", content = "from auth import token_minutes\\n\\nTTL = token_minutes\\n" },
+  { complete = "{task_id} done by {agent_id}" },
+]
+
 [orchestrator]
 answer = "15 minutes, with a refresh token of 7 days."
 '''
+
+# The builders' gate: the project's tests on their branch, read from pytest's JUnit XML.
+DEMO_GATE = """
+[gates]
+retries = 2
+
+[gates.tests]
+argv = [{python}, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=junit.xml"]
+report = "junit"
+file = "junit.xml"
+groups = ["B"]
+timeout_seconds = 120
+"""
 
 
 def template_text() -> str:
@@ -79,6 +132,10 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
 
 
+def _has_pytest() -> bool:
+    return importlib.util.find_spec("pytest") is not None
+
+
 def make_demo_repo(root: Path) -> Path:
     """A git repository holding the template plan, an empty message log and baton.toml."""
     repo = root / "auth-feature"
@@ -87,10 +144,11 @@ def make_demo_repo(root: Path) -> Path:
     _git(repo, "config", "user.name", "Baton Demo")
     _git(repo, "config", "user.email", "demo@baton.invalid")
     (repo / "README.md").write_text("# auth-feature\n\nA repository for the Baton demo.\n")
-    (repo / ".gitignore").write_text(".baton/\n")
+    (repo / ".gitignore").write_text(".baton/\njunit.xml\n__pycache__/\n")
     (repo / "MULTI_AGENT_PLAN.md").write_text(template_text(), encoding="utf-8")
     (repo / "INTER_AGENT_MESSAGES.md").write_text(NEW_MESSAGES_FILE, encoding="utf-8")
-    (repo / "baton.toml").write_text(DEMO_CONFIG, encoding="utf-8")
+    gate = DEMO_GATE.format(python=json.dumps(sys.executable)) if _has_pytest() else ""
+    (repo / "baton.toml").write_text(DEMO_CONFIG + gate, encoding="utf-8")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "Plan for the Baton demo")
     return repo
@@ -125,6 +183,11 @@ class _Printer:
             line = f"{fields.get('sender')}'s question answered by the orchestrator"
         elif event in ("blocker_resolved", "escalated", "sla_breached", "checklist_failed"):
             line = f"{event.replace('_', ' ')} {task}".strip()
+        elif event == "gate_failed":
+            why = "; ".join(fields.get("failed") or ())
+            line = f"{task} gate {fields.get('gate')} FAILED ({why}): sent back to fix"
+        elif event == "gate_passed":
+            line = f"{task} gate {fields.get('gate')} passed (round {fields.get('round')})"
         else:
             return  # the daemon's bookkeeping (messages read, acknowledged ...)
         self.say(f"  {t}  {line}")

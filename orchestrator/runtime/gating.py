@@ -98,7 +98,8 @@ async def gate_completion(s: Services, brief: TaskBrief) -> GateVerdict | None:
     if not failed:
         return GateVerdict(True, summary, round_, outcomes=tuple(outcomes))
     retries = s.config().gates.retries
-    blocked = round_ > retries
+    # Every retries + 1 rounds Blocked: once a person resolved it, the fix rounds start over.
+    blocked = round_ % (retries + 1) == 0
     return GateVerdict(
         False, summary, round_, _directive(failed, round_, retries), blocked, tuple(outcomes)
     )
@@ -139,12 +140,13 @@ def _directive(failed: Sequence[GateOutcome], round_: int, retries: int) -> str:
     lines: list[str] = []
     for o in failed:
         lines.append(f"Gate {o.name} failed: {'; '.join(o.failed)} (output: {o.log}).")
-    if round_ <= retries:
-        lines.append(f"Fix it and complete the task again (fix round {round_} of {retries}).")
+    n = round_ % (retries + 1)
+    if n:
+        lines.append(f"Fix it and complete the task again (fix round {n} of {retries}).")
     else:
         lines.append(f"No fix round is left ({retries} used): the task is Blocked.")
     tails = [
         f"--- end of {o.name}'s output ---\n{o.tail.strip()[-1500:]}" for o in failed if o.tail
     ]
-    prefix = "" if round_ <= retries else GATE_BLOCKED
+    prefix = GATE_BLOCKED if not n else ""
     return prefix + "\n".join(lines) + ("\n\n" + "\n\n".join(tails) if tails else "")

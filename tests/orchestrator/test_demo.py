@@ -24,6 +24,13 @@ def test_demo_completes_every_task(tmp_path: Path, capsys: pytest.CaptureFixture
     # The question, the blocker and its triage happened, as the demo promises.
     assert "T3 blocker triaged: (2) Switch to RS256" in out
     assert "question answered by the orchestrator" in out
+    # The builders' branches pass a real pytest gate; T2 needs one fix round.
+    assert "T2 gate tests FAILED (failed 1, needs == 0): sent back to fix" in out
+    assert "T2 gate tests passed (round 2)" in out
+    assert "T3 gate tests passed (round 1)" in out
+    worktrees = tmp_path / "auth-feature-worktrees"
+    assert (worktrees / "oauth" / "test_contract.py").exists()  # T1's work, merged in
+    assert (worktrees / "bench" / "session.py").exists()  # T4's, merged into T5's branch
     entry = next(b for b in plan.blockers if b.task_id == "T3")
     assert entry.resolution is not None
     assert "RS256" in entry.resolution
