@@ -114,6 +114,21 @@ CONFIG_TEXT = """\
 #cache_write_per_mtok = 3.75
 #cache_read_per_mtok = 0.3
 
+# How a task gets its dependencies' work: "merge" (its new branch starts from the base
+# merged with their branches) or "read" (never merged; read their worktrees). Default: merge.
+#[inputs]
+#default = "merge"
+
+# Quality gates: run on a task's branch when its agent reports Completed (an argument list,
+# no shell). Report kinds: exit, junit, cobertura, coverage-json, sarif, json. Default: none.
+#[gates]
+#retries = 2
+#[gates.tests]
+#argv = ["pytest", "-q", "--junitxml=junit.xml"]
+#report = "junit"
+#file = "junit.xml"
+#roles = ["Builder-1"]
+
 # A fixed answer to every Question sent to the Orchestrator, for rehearsals and demos.
 # Default: unset (questions go to a person).
 #[orchestrator]
