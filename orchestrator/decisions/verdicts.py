@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from orchestrator.decisions.actions import Action, RecordBlocker, SetTaskStatus
-from protocol import BLOCKED, COMPLETED, FAILED, IN_PROGRESS
+from orchestrator.decisions.actions import Action, RecordBlocker, SetTaskStatus, TickChecklist
+from protocol import BLOCKED, COMPLETED, FAILED, IN_PROGRESS, ChecklistItem
 
 ACTIVE = (IN_PROGRESS, BLOCKED)  # the statuses of a task whose agent is at work
 
@@ -18,6 +18,7 @@ ACTIVE = (IN_PROGRESS, BLOCKED)  # the statuses of a task whose agent is at work
 class Completed:
     task_id: str
     summary: str
+    ticks: tuple[ChecklistItem, ...] = ()  # phase criteria its gates proved, with the others'
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ def on_agent_event(event: AgentEvent) -> list[Action]:
     """The actions an agent's event leads to (each status change only from the statuses an
     agent at work can be in: a person's edit in the meantime wins)."""
     match event:
-        case Completed(task_id, summary):
-            return [SetTaskStatus(task_id, COMPLETED, ACTIVE, summary)]
+        case Completed(task_id, summary, ticks):
+            done: list[Action] = [SetTaskStatus(task_id, COMPLETED, ACTIVE, summary)]
+            return done + ([TickChecklist(ticks)] if ticks else [])
         case Failed(task_id, reason) | WorktreeFailed(task_id, reason):
             return [SetTaskStatus(task_id, FAILED, ACTIVE, reason)]
         case BlockerReported(task_id, agent_id, timestamp, fields):

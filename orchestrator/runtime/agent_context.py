@@ -22,9 +22,10 @@ from agents.tools import confine
 from orchestrator.adapters.clock import iso, parse_iso
 from orchestrator.adapters.filestore import FileNotReady
 from orchestrator.adapters.merge_inputs import StartPoint, Unmerged
+from orchestrator.decisions.gate_ticks import gate_ticks
 from orchestrator.decisions.verdicts import AgentEvent, BlockerReported, Completed, Failed
 from orchestrator.routing.message_log import append_to_log
-from orchestrator.runtime.gating import GateVerdict, gate_completion
+from orchestrator.runtime.gating import GateVerdict, gate_completion, passed_checks
 from orchestrator.runtime.services import Services
 from protocol import (
     COMPLETED,
@@ -179,8 +180,13 @@ class Context:
         # Kept before the verdict, so the Handoff written after Completed finds it.
         stated = {"summary": summary, **asdict(report or HandoffReport())}
         await self._s.journal.set_mark(report_key(b.task_id, b.attempt), json.dumps(stated))
-        note = summary if verdict is None else f"{summary} · gates: {verdict.summary}"
-        await self._submit(Completed(b.task_id, note), COMPLETED)
+        if verdict is None:
+            await self._submit(Completed(b.task_id, summary), COMPLETED)
+            return None
+        plan = self._s.plan()
+        ticks = gate_ticks(plan, await passed_checks(self._s)) if plan is not None else ()
+        note = f"{summary} · gates: {verdict.summary}"
+        await self._submit(Completed(b.task_id, note, ticks), COMPLETED)
         return None
 
     async def _gate_failed(self, verdict: GateVerdict) -> None:

@@ -27,7 +27,7 @@ from protocol.prose import read_prose
 
 log = structlog.get_logger()
 
-__all__ = ["GateVerdict", "gate_completion", "gate_results", "run_task_gates"]
+__all__ = ["GateVerdict", "gate_completion", "gate_results", "passed_checks", "run_task_gates"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,23 @@ async def gate_results(
     last = max(marks, key=order)
     data = json.loads(marks[last])
     return data if isinstance(data, list) else []
+
+
+async def passed_checks(s: Services) -> dict[str, set[str]]:
+    """Per task, the checks whose gates all passed in its last round (of its last attempt)."""
+    marks = await s.journal.marks("gate_result:")
+    last: dict[str, tuple[tuple[int, int], str]] = {}
+    for key, value in marks.items():
+        _, task_id, attempt, round_ = key.split(":")
+        order = (int(attempt), int(round_))
+        if task_id not in last or order > last[task_id][0]:
+            last[task_id] = (order, value)
+    out: dict[str, set[str]] = {}
+    for task_id, (_, value) in last.items():
+        results = json.loads(value)
+        checks = {str(r["check"]) for r in results}
+        out[task_id] = {c for c in checks if all(r["passed"] for r in results if r["check"] == c)}
+    return out
 
 
 async def _this_round(s: Services, task_id: str, attempt: int) -> int:

@@ -104,3 +104,32 @@ async def test_a_gate_failing_every_round_blocks_the_task(plan_repo: Path) -> No
     assert "Technical" in blocker
     assert "Yes" in blocker
     assert directives(plan_repo)[-1].startswith("Blocked: ")
+
+
+async def test_a_phase_criterion_is_ticked_once_every_task_of_it_passed(plan_repo: Path) -> None:
+    """The gate runs on group B (T2-T4); "Tests passing for each approach" is ticked only
+    when the last of the three passed, the other criteria of the phase stay open."""
+    scripts = "".join(
+        f'[scripts.{t}]\nsteps = [{IGNORE}, {TEST}, {RIGHT}, {{ complete = "{t} done" }}]\n'
+        for t in ("T2", "T3", "T4")
+    )
+    gate = GATE.replace('tasks = ["T1"]', 'groups = ["B"]')
+    toml = (
+        '[agents]\ndefault = "manual"\n[agents.tasks]\nT1 = "scripted"\nT2 = "scripted"\n'
+        'T3 = "scripted"\nT4 = "scripted"\n' + scripts + gate
+    )
+    rec = Recorder()
+    plan_file = plan_repo / "MULTI_AGENT_PLAN.md"
+
+    def ticked() -> bool:
+        return "- [x] Tests passing for each approach" in plan_file.read_text(encoding="utf-8")
+
+    async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
+        await rec.wait_for(ticked, seconds=60)
+        # Ticked in the same write as the last of them Completed, not before.
+        plan = parse_plan(plan_file.read_text(encoding="utf-8"))
+        statuses = {t.id: t.status for t in plan.tasks}
+        assert [statuses[t] for t in ("T2", "T3", "T4")] == ["Completed"] * 3
+    text = plan_file.read_text(encoding="utf-8")
+    assert "- [ ] Code adheres to API contracts" in text
+    assert "- [ ] All three implementations complete" in text
