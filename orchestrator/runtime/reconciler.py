@@ -19,11 +19,12 @@ from orchestrator.adapters.filestore import FileNotReady
 from orchestrator.adapters.probes import Probes, measure
 from orchestrator.adapters.text_files import plan_too_large
 from orchestrator.decisions import checklist
-from orchestrator.decisions.actions import Action, StartTask
+from orchestrator.decisions.actions import Action, Report, StartTask
 from orchestrator.decisions.retro import pending as metrics_pending
 from orchestrator.decisions.retro import retrospective
 from orchestrator.decisions.scheduler import PLAN_INTEGRATION, Limits, RunState, decide, plan_status
 from orchestrator.decisions.verdicts import ACTIVE
+from orchestrator.gates import plan_thresholds
 from orchestrator.runtime.agent_pool import AgentPool
 from orchestrator.runtime.executor import Executor
 from orchestrator.runtime.faults import Faults
@@ -38,6 +39,7 @@ from protocol import (
     parse_plan,
     read_revision,
 )
+from protocol.prose import read_prose
 
 log = structlog.get_logger()
 
@@ -163,8 +165,13 @@ class Reconciler:
         result = checklist.preflight(
             checklist.judge(plan, facts), named=self._named, force=self._force
         )
+        actions = list(result.actions)
+        if s.config().gates.gates and not self._named:  # said once, with the checklist's
+            _, unread = plan_thresholds(read_prose(plan).gate_thresholds.text)
+            if unread:
+                actions.append(Report("gate_thresholds_left_to_people", {"items": list(unread)}))
         self._named = result.named
-        await self._executor.apply(result.actions)
+        await self._executor.apply(actions)
         self._checked = result.allowed
         return result.allowed
 

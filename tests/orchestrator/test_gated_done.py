@@ -64,6 +64,8 @@ async def test_a_failing_gate_is_fixed_in_one_round(
     status, notes = t1(plan_repo)
     assert status == "Completed"
     assert "gates: tests 1/1" in notes
+    [left] = [f["items"] for e, f in rec.events if e == "gate_thresholds_left_to_people"]
+    assert "Code review approved by 1+ reviewers" in left
     assert rec.seen("gate_failed", task_id="T1", gate="tests", round=1)
     assert rec.seen("gate_passed", task_id="T1", gate="tests", round=2)
     [directive] = directives(plan_repo)
