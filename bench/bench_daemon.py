@@ -16,11 +16,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from orchestrator.adapters.merge_inputs import Input
 from orchestrator.adapters.worktrees import EnsureResult
 from orchestrator.config import load_config
 from orchestrator.daemon import Daemon
@@ -35,7 +37,9 @@ class NoWorktrees:
     def __init__(self, parent: Path) -> None:
         self.parent = parent
 
-    async def ensure(self, folder: str, branch: str) -> EnsureResult:
+    async def ensure(
+        self, folder: str, branch: str, inputs: Sequence[Input] = (), *, merge: bool = True
+    ) -> EnsureResult:
         path = self.parent / folder
         path.mkdir(parents=True, exist_ok=True)
         return EnsureResult(path, True, branch)

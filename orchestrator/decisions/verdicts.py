@@ -52,7 +52,23 @@ class EndedWithoutVerdict:
     task_id: str
 
 
-AgentEvent = Completed | Failed | BlockerReported | WorktreeFailed | Crashed | EndedWithoutVerdict
+@dataclass(frozen=True)
+class GateRefused:
+    """A quality gate failed the completion; a fix round is left (the task stays)."""
+
+    task_id: str
+    directive: str
+
+
+AgentEvent = (
+    Completed
+    | Failed
+    | BlockerReported
+    | WorktreeFailed
+    | Crashed
+    | EndedWithoutVerdict
+    | GateRefused
+)
 
 
 def on_agent_event(event: AgentEvent) -> list[Action]:
@@ -71,6 +87,8 @@ def on_agent_event(event: AgentEvent) -> list[Action]:
             ]
         case Crashed(task_id, error):
             return [SetTaskStatus(task_id, FAILED, ACTIVE, f"agent crashed: {error}")]
+        case GateRefused():
+            return []  # the agent was told; it stays In Progress for its fix round
         case EndedWithoutVerdict(task_id):
             note = "agent ended without completing the task"
             return [SetTaskStatus(task_id, FAILED, (IN_PROGRESS,), note)]

@@ -23,7 +23,13 @@ from orchestrator.adapters.clock import iso, parse_iso
 from orchestrator.adapters.filestore import FileNotReady
 from orchestrator.adapters.merge_inputs import StartPoint, Unmerged
 from orchestrator.decisions.gate_ticks import gate_ticks
-from orchestrator.decisions.verdicts import AgentEvent, BlockerReported, Completed, Failed
+from orchestrator.decisions.verdicts import (
+    AgentEvent,
+    BlockerReported,
+    Completed,
+    Failed,
+    GateRefused,
+)
 from orchestrator.routing.message_log import append_to_log
 from orchestrator.runtime.gating import GateVerdict, gate_completion, passed_checks
 from orchestrator.runtime.services import Services
@@ -206,6 +212,7 @@ class Context:
         await append_to_log(s.store, s.config().messages_path, block, before_open=True)
         log.info("gate_directive_sent", gates=names, round=verdict.round, blocked=verdict.blocked)
         if not verdict.blocked:
+            await self._submit(GateRefused(b.task_id, verdict.directive), None)
             return
         failures = "; ".join(f"{o.name}: {'; '.join(o.failed)}" for o in verdict.failed)
         logs = ", ".join(o.log for o in verdict.failed)

@@ -5,7 +5,7 @@ and owns which agents are running."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import anyio
 import structlog
@@ -15,7 +15,13 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from agents import Agent, TaskBrief
 from orchestrator.adapters.worktrees import EnsureResult, WorktreeError
 from orchestrator.config import Config
-from orchestrator.decisions.verdicts import AgentEvent, Crashed, EndedWithoutVerdict, WorktreeFailed
+from orchestrator.decisions.verdicts import (
+    AgentEvent,
+    Crashed,
+    EndedWithoutVerdict,
+    GateRefused,
+    WorktreeFailed,
+)
 from orchestrator.runtime.agent_context import (
     Context,
     brief_for,
@@ -45,6 +51,7 @@ class Running:
     verdict: str | None = None  # Completed or Failed, once the agent said so
     delivered: set[str] = field(default_factory=set)  # ids of the messages it was given
     started_at: str | None = None  # when the attempt began (ISO 8601), as the journal says
+    refused: str | None = None  # a gate's Directive its agent ended without answering
 
 
 class AgentPool:
@@ -128,15 +135,15 @@ class AgentPool:
                         running.brief = await self._brief(running.brief, task, agent)
                     await self._started(running)
                     log.info("agent_started", backend=type(agent).__name__, attempt=running.attempt)
-                    await agent.run(
-                        Context(
-                            s,
-                            running.brief,
-                            running.inbox,
-                            self._verdict(running),
-                            running.started_at,
-                        )
-                    )
+                    await agent.run(self._context(running))
+                    while running.verdict is None and running.refused:
+                        # Ended after a gate refused its completion (a command exits):
+                        # run it again for its fix round, told why.
+                        fix = f"\n\n## A quality gate failed\n\n{running.refused}\n"
+                        running.refused = None
+                        running.brief = replace(running.brief, text=running.brief.text + fix)
+                        log.info("agent_fix_round", attempt=running.attempt)
+                        await agent.run(self._context(running))
                     if running.verdict is None:
                         await self._events(EndedWithoutVerdict(task_id))
             except Exception as exc:
@@ -151,8 +158,14 @@ class AgentPool:
                 running.inbox.close()
                 self._ended()
 
+    def _context(self, running: Running) -> Context:
+        return Context(
+            self._s, running.brief, running.inbox, self._verdict(running), running.started_at
+        )
+
     def _verdict(self, running: Running) -> Callable[[AgentEvent, str | None], Awaitable[None]]:
         async def submit(event: AgentEvent, verdict: str | None) -> None:
+            running.refused = event.directive if isinstance(event, GateRefused) else None
             if verdict is not None:
                 running.verdict = verdict
             await self._events(event)

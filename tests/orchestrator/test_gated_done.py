@@ -135,3 +135,32 @@ async def test_a_phase_criterion_is_ticked_once_every_task_of_it_passed(plan_rep
     text = plan_file.read_text(encoding="utf-8")
     assert "- [ ] Code adheres to API contracts" in text
     assert "- [ ] All three implementations complete" in text
+
+
+FIXER = """
+import sys
+from pathlib import Path
+brief = sys.stdin.read()
+Path(".gitignore").write_text("junit.xml\\n__pycache__/\\n")
+test = "from calc import add\\n\\ndef test_add():\\n    assert add(2, 2) == 4\\n"
+Path("test_calc.py").write_text(test)
+sign = "+" if "A quality gate failed" in brief else "-"
+Path("calc.py").write_text(f"def add(a, b):\\n    return a {sign} b\\n")
+"""
+
+
+async def test_a_command_agent_is_run_again_with_the_gates_directive(plan_repo: Path) -> None:
+    """A command agent exits 0 with a failing test; it runs again with the Directive in its
+    brief, fixes it, and the task is Completed."""
+    toml = (
+        f'command = [{json.dumps(sys.executable)}, "-c", {json.dumps(FIXER)}]\n'
+        '[agents]\ndefault = "manual"\n[agents.tasks]\nT1 = "command"\n' + GATE
+    )
+    rec = Recorder()
+    async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
+        await rec.wait_for(lambda: rec.seen("task_completed", task_id="T1"), seconds=60)
+    status, notes = t1(plan_repo)
+    assert status == "Completed"
+    assert "gates: tests 1/1" in notes
+    assert rec.seen("gate_failed", task_id="T1", round=1)
+    assert rec.seen("gate_passed", task_id="T1", round=2)
