@@ -147,6 +147,12 @@ class Worktrees:
         async with self._lock:
             return await self._run(self._ensure, folder, branch, tuple(inputs), merge)
 
+    async def start_point(self, inputs: Sequence[Input], *, merge: bool = True) -> StartPoint:
+        """What a new branch with ``inputs`` would start from, computed again (no ref moves):
+        for a branch made before a crash could record it."""
+        call, try_ = (lambda *a: self._call(None, *a)), (lambda *a: self._try(None, *a))
+        return await self._run(lambda: start_point(call, try_, self._base(), inputs, merge=merge))
+
     async def missing_base(self) -> str | None:
         """The base branch's name when it does not name a commit (deleted, renamed); None
         when it does, or when there is none to check (no branch checked out)."""

@@ -27,7 +27,9 @@ from orchestrator.runtime.agent_context import (
     brief_for,
     record_failure,
     record_inputs,
+    recorded_inputs,
 )
+from orchestrator.runtime.faults import task_inputs
 from orchestrator.runtime.services import Services
 from protocol import Message, Task
 
@@ -126,6 +128,8 @@ class AgentPool:
                             row["merged"] = list(result.start.merged)
                             row["unmerged"] = [u.task_id for u in result.start.unmerged]
                         await s.journal.events([("worktree_created", task_id, row)])
+                    elif task.dependencies:
+                        await self._inputs_known(task)
                     if intent_key is not None:
                         await s.journal.done(intent_key)
                     path = str(result.path)
@@ -157,6 +161,20 @@ class AgentPool:
                 running.deliver.close()
                 running.inbox.close()
                 self._ended()
+
+    async def _inputs_known(self, task: Task) -> None:
+        """A branch made before a crash could record what it started from: work it out
+        again (read only) so the brief and the Handoff still name what was not merged."""
+        s = self._s
+        if (await recorded_inputs(s, task.id)) != ((), ()):
+            return
+        merge = s.config().inputs_for(task.id, task.role) == "merge"
+        try:
+            start = await s.worktrees.start_point(task_inputs(s, task), merge=merge)
+        except WorktreeError as exc:
+            log.info("inputs_unknown", reason=str(exc))
+            return
+        await record_inputs(s, task.id, start)
 
     def _context(self, running: Running) -> Context:
         return Context(
