@@ -5,6 +5,7 @@ round blocks the task with a Technical blocker (docs/user-guide.md, "Quality gat
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -164,3 +165,39 @@ async def test_a_command_agent_is_run_again_with_the_gates_directive(plan_repo: 
     assert "gates: tests 1/1" in notes
     assert rec.seen("gate_failed", task_id="T1", round=1)
     assert rec.seen("gate_passed", task_id="T1", round=2)
+
+
+async def test_a_gate_round_cut_short_is_run_again_not_counted_twice(
+    plan_repo: Path, tmp_path: Path
+) -> None:
+    """The daemon stops while T1's gate runs; started again, it runs the same round (1)
+    again, which passes now, and the journal holds one result."""
+    release = tmp_path / "release"
+    script = (
+        "import pathlib, sys, time\n"
+        f"if pathlib.Path({str(release)!r}).exists(): sys.exit(0)\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    toml = (
+        '[agents]\ndefault = "manual"\n[agents.tasks]\nT1 = "scripted"\n'
+        '[scripts.T1]\nsteps = [{ complete = "done" }]\n'
+        f'[gates.slow]\nargv = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]\n'
+        'tasks = ["T1"]\n'
+    )
+    log = plan_repo / ".baton" / "gates" / "T1" / "1" / "slow.1.log"
+    rec = Recorder()
+    async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
+        await rec.wait_for(lambda: log.exists() and "started" in log.read_text(), seconds=30)
+    assert t1(plan_repo)[0] == "In Progress"
+    release.touch()
+    rec = Recorder()
+    async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
+        await rec.wait_for(lambda: rec.seen("task_completed", task_id="T1"), seconds=30)
+    assert rec.seen("gate_passed", task_id="T1", gate="slow", round=1)
+    db = sqlite3.connect(plan_repo / ".baton" / "journal.sqlite3")
+    try:
+        keys = [k for (k,) in db.execute("SELECT key FROM marks WHERE key LIKE 'gate_%'")]
+    finally:
+        db.close()
+    assert sorted(keys) == ["gate_result:T1:1:001", "gate_start:T1:1:001"]
