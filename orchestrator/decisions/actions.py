@@ -137,6 +137,15 @@ class WriteMetrics:
 
 
 @dataclass(frozen=True)
+class WriteGoNoGo:
+    """Write the Integration Summary's ``**Go/No-Go:**`` line (and, with ``approval_box``,
+    the approval checkbox a person ticks, when there is none)."""
+
+    value: str
+    approval_box: bool = False
+
+
+@dataclass(frozen=True)
 class SendMessage:
     """Append a message from the Orchestrator to the message log."""
 
@@ -207,6 +216,7 @@ Action = (
     | AppendTriage
     | TickChecklist
     | WriteMetrics
+    | WriteGoNoGo
     | SendMessage
     | Escalate
     | Notify

@@ -46,6 +46,7 @@ from orchestrator.decisions.actions import (
     StopAgent,
     SyncLogStatus,
     TickChecklist,
+    WriteGoNoGo,
     WriteMetrics,
     handoff_key,
     intent_key,
@@ -199,6 +200,8 @@ class Executor:
                 batch.edits += [pw.tick(item) for item in items]
             case WriteMetrics(values):
                 batch.edits.append(pw.metrics(values))
+            case WriteGoNoGo(value, box):
+                batch.edits.append(pw.go_no_go(value, box))
             case SendMessage():
                 await self._send(action)
             case Escalate(reason, summary, fields):

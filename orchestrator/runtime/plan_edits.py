@@ -32,6 +32,7 @@ from protocol import (
     set_status,
 )
 from protocol.blockers import entry_key
+from protocol.integration import set_go_no_go
 from protocol.retro import set_metrics
 
 
@@ -300,3 +301,12 @@ def metrics(values: Mapping[str, tuple[str, str]]) -> PlanEdit:
         return set_metrics(text, plan, dict(values))
 
     return PlanEdit(fn, "retrospective metrics")
+
+
+def go_no_go(value: str, approval_box: bool) -> PlanEdit:
+    """Write the Integration Summary's Go/No-Go line."""
+
+    def fn(text: str, plan: Plan) -> str:
+        return set_go_no_go(text, plan, value, approval_box=approval_box)
+
+    return PlanEdit(fn, "go/no-go")

@@ -20,6 +20,7 @@ from orchestrator.adapters.probes import Probes, measure
 from orchestrator.adapters.text_files import plan_too_large
 from orchestrator.decisions import checklist
 from orchestrator.decisions.actions import Action, Report, StartTask
+from orchestrator.decisions.go_no_go import go_no_go_actions
 from orchestrator.decisions.retro import pending as metrics_pending
 from orchestrator.decisions.retro import retrospective
 from orchestrator.decisions.scheduler import PLAN_INTEGRATION, Limits, RunState, decide, plan_status
@@ -28,6 +29,7 @@ from orchestrator.gates import plan_thresholds
 from orchestrator.runtime.agent_pool import AgentPool
 from orchestrator.runtime.executor import Executor
 from orchestrator.runtime.faults import Faults
+from orchestrator.runtime.gating import gate_results
 from orchestrator.runtime.ledger import grouped, restore_edits
 from orchestrator.runtime.services import Services
 from protocol import (
@@ -143,6 +145,12 @@ class Reconciler:
                     filled = await self._executor.apply(retrospective(plan, s.journal.spent_usd))
                     if filled is not None:
                         text, digest = filled, _digest(filled.encode("utf-8"))
+                        continue  # decide on what is on disk now
+                if plan_status(plan) == PLAN_INTEGRATION:
+                    gates = {t.id: await gate_results(s, t.id) for t in plan.tasks}
+                    decided = await self._executor.apply(go_no_go_actions(plan, gates))
+                    if decided is not None:
+                        text, digest = decided, _digest(decided.encode("utf-8"))
                         continue  # decide on what is on disk now
                 self._check_done(plan)
                 break
