@@ -109,8 +109,9 @@ class ScriptedAgent:
         refused = await ctx.complete("script finished")
         while refused and not refused.startswith(GATE_BLOCKED):  # fix rounds are bounded
             refused = await ctx.complete("script finished")
-        if refused:
-            await self._await(ctx, "Directive")  # Blocked by its gates: wait for a person
+        if refused:  # Blocked by its gates: wait for a person's Resolution
+            ctx.pending_messages()  # the gates' Directives of the rounds before
+            await self._await(ctx, "Directive")
 
     async def _await(self, ctx: AgentContext, kind: str | None) -> None:
         # No time limit here: an unanswered question or blocker is the triage SLA's business.

@@ -132,7 +132,7 @@ def start_point(
             continue
         step = _merge(call, try_, start, sha, f"Baton: merge {task_id} (step)")
         if isinstance(step, list):  # conflicts only the stack shows
-            for other in merged:
+            for other in merged or [base]:
                 clash(task_id, step, other)
             continue
         start, tree = step

@@ -1,7 +1,8 @@
 """The Retrospective's Metrics, measured when the run reaches Integration:
 total duration and time saved against running the tasks one after another, from the Actual
-Execution Log; total cost from the journal. Targets are read from the table's own Target
-column (``8 hours``, ``$0.75``, ``66%``); a row whose target cannot be read gets no delta."""
+Execution Log; total cost and the quality gates' pass rate from the journal. Targets are
+read from the table's own Target column (``8 hours``, ``$0.75``, ``66%``); a row whose
+target cannot be read gets no delta."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ _HOURS = re.compile(r"([\d.]+)\s*(h|hours?|m|min|minutes?)\b", re.I)
 _NUMBER = re.compile(r"-?[\d.]+")
 
 
-def measure(plan: Plan, spent_usd: float) -> dict[str, tuple[str, str]]:
+def measure(
+    plan: Plan, spent_usd: float, gate_pass_rate: float | None = None
+) -> dict[str, tuple[str, str]]:
     """``{metric: (actual, delta)}`` for what can be measured; empty until every log row
-    has its Started and Completed times."""
+    has its Started and Completed times. ``gate_pass_rate``: the share of gate runs that
+    passed, when any ran."""
     spans = []
     for row in plan.log:
         start, end = parse_iso(row.started), parse_iso(row.completed)
@@ -46,6 +50,10 @@ def measure(plan: Plan, spent_usd: float) -> dict[str, tuple[str, str]]:
         target = _number(targets.get("Time Savings vs Sequential", ""))
         delta = "-" if target is None else f"{saved * 100 - target:+.0f} pts"
         out["Time Savings vs Sequential"] = (f"{saved:.0%}", delta)
+    if gate_pass_rate is not None:
+        target = _number(targets.get("Quality Gate Pass Rate", ""))
+        delta = "-" if target is None else f"{gate_pass_rate * 100 - target:+.0f} pts"
+        out["Quality Gate Pass Rate"] = (f"{gate_pass_rate:.0%}", delta)
     return out
 
 
@@ -82,9 +90,11 @@ def _number(text: str) -> float | None:
     return float(m.group()) if m else None
 
 
-def retrospective(plan: Plan, spent_usd: float) -> list[Action]:
+def retrospective(
+    plan: Plan, spent_usd: float, gate_pass_rate: float | None = None
+) -> list[Action]:
     """At Integration: fill the Metrics cells still empty, with what can be measured."""
-    values = measure(plan, spent_usd)
+    values = measure(plan, spent_usd, gate_pass_rate)
     if not values:
         return []
     written = {"metrics": {k: v[0] for k, v in values.items()}}

@@ -18,6 +18,7 @@ import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from agents import Blocker, HandoffReport, TaskBrief
+from agents.base import GATE_BLOCKED
 from agents.tools import confine
 from orchestrator.adapters.clock import iso, parse_iso
 from orchestrator.adapters.filestore import FileNotReady
@@ -31,9 +32,10 @@ from orchestrator.decisions.verdicts import (
     GateRefused,
 )
 from orchestrator.routing.message_log import append_to_log
-from orchestrator.runtime.gating import GateVerdict, gate_completion, passed_checks
+from orchestrator.runtime.gating import GateVerdict, gate_completion, gate_results, passed_checks
 from orchestrator.runtime.services import Services
 from protocol import (
+    BLOCKED,
     COMPLETED,
     FAILED,
     Message,
@@ -179,6 +181,11 @@ class Context:
     async def complete(self, summary: str, report: HandoffReport | None = None) -> str | None:
         b = self.brief
         await self.commit(f"{b.task_id}: {summary}")
+        plan = self._s.plan()
+        task = plan.task(b.task_id) if plan is not None else None
+        if task is not None and task.status == BLOCKED and await gate_results(self._s, b.task_id):
+            # Blocked by its gates: nothing counts until a person resolves the blocker.
+            return f"{GATE_BLOCKED}the task is Blocked; wait for its blocker's Resolution."
         verdict = await gate_completion(self._s, b)  # None: no gate applies
         if verdict is not None and not verdict.passed:
             await self._gate_failed(verdict)
@@ -199,6 +206,9 @@ class Context:
         """Tell the agent as a Directive; with no fix round left, Block the task."""
         b, s = self.brief, self._s
         names = ", ".join(o.name for o in verdict.failed)
+        if verdict.blocked:
+            await self._block(verdict, names)
+            return
         first = f"Gate {names} failed on your branch (round {verdict.round})."
         block = render_message(
             sender="Orchestrator",
@@ -210,10 +220,13 @@ class Context:
             body=verdict.directive,
         )
         await append_to_log(s.store, s.config().messages_path, block, before_open=True)
-        log.info("gate_directive_sent", gates=names, round=verdict.round, blocked=verdict.blocked)
-        if not verdict.blocked:
-            await self._submit(GateRefused(b.task_id, verdict.directive), None)
-            return
+        log.info("gate_directive_sent", gates=names, round=verdict.round)
+        await self._submit(GateRefused(b.task_id, verdict.directive), None)
+
+    async def _block(self, verdict: GateVerdict, names: str) -> None:
+        """No fix round left: a Technical blocker (the refusal tells the agent)."""
+        b, s = self.brief, self._s
+        log.info("gate_blocked", gates=names, round=verdict.round)
         failures = "; ".join(f"{o.name}: {'; '.join(o.failed)}" for o in verdict.failed)
         logs = ", ".join(o.log for o in verdict.failed)
         fields = {

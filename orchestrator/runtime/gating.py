@@ -27,7 +27,14 @@ from protocol.prose import read_prose
 
 log = structlog.get_logger()
 
-__all__ = ["GateVerdict", "gate_completion", "gate_results", "passed_checks", "run_task_gates"]
+__all__ = [
+    "GateVerdict",
+    "gate_completion",
+    "gate_results",
+    "pass_rate",
+    "passed_checks",
+    "run_task_gates",
+]
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,18 @@ async def gate_results(
     last = max(marks, key=order)
     data = json.loads(marks[last])
     return data if isinstance(data, list) else []
+
+
+async def pass_rate(s: Services) -> float | None:
+    """The share of mandatory gate runs (every round of every task) that passed; None when
+    no gate ran."""
+    runs = [
+        bool(r["passed"])
+        for value in (await s.journal.marks("gate_result:")).values()
+        for r in json.loads(value)
+        if r.get("mandatory", True)
+    ]
+    return sum(runs) / len(runs) if runs else None
 
 
 async def passed_checks(s: Services) -> dict[str, set[str]]:

@@ -30,6 +30,7 @@ from orchestrator.runtime.agent_pool import AgentPool
 from orchestrator.runtime.executor import Executor
 from orchestrator.runtime.faults import Faults
 from orchestrator.runtime.gating import gate_results
+from orchestrator.runtime.gating import pass_rate as gate_pass_rate
 from orchestrator.runtime.ledger import grouped, restore_edits
 from orchestrator.runtime.services import Services
 from protocol import (
@@ -142,7 +143,10 @@ class Reconciler:
             self._summarise(plan)
             if not actions:
                 if plan_status(plan) == PLAN_INTEGRATION and metrics_pending(plan):
-                    filled = await self._executor.apply(retrospective(plan, s.journal.spent_usd))
+                    rate = await gate_pass_rate(s)
+                    filled = await self._executor.apply(
+                        retrospective(plan, s.journal.spent_usd, rate)
+                    )
                     if filled is not None:
                         text, digest = filled, _digest(filled.encode("utf-8"))
                         continue  # decide on what is on disk now

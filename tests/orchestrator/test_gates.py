@@ -3,6 +3,8 @@ file in CodeQL's real format, the plan's Quality Gate Thresholds (docs/user-guid
 
 from __future__ import annotations
 
+import json
+import signal
 import sys
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from orchestrator.gates.thresholds import Threshold
 from protocol import parse_plan
 from protocol.prose import read_prose
 from tests.orchestrator.conftest import TEMPLATE
+from tests.orchestrator.test_lock import baton, start, wait_ready
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "gates"
 PY = sys.executable
@@ -174,3 +177,32 @@ def test_gates_config_reads_when_and_retries(tmp_path: Path) -> None:
     assert gates.gates[0].when == "integration"
     assert gates.for_task("T2", "Builder-1", "B") == []
     assert [g.name for g in gates.for_task("T2", "builder-1", "B", "integration")] == ["it"]
+
+
+BAD_GATE = '[gates.tests]\nargv = ["pytest"]\nreport = "xunit"\n'
+
+
+@pytest.mark.timeout(120)
+def test_bad_gate_config_is_one_line_at_start_and_on_sighup(plan_repo: Path) -> None:
+    """`baton run` refuses a bad [gates] in one line; a running daemon given one by SIGHUP
+    logs config_invalid naming the file and the key, and keeps running."""
+    toml = plan_repo / "baton.toml"
+    toml.write_text(BAD_GATE, encoding="utf-8")
+    refused = baton("run", "--dir", str(plan_repo), "--agents", "manual")
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1
+    assert f"{toml}: gates.tests.report must be one of" in refused.stderr
+    toml.write_text("", encoding="utf-8")
+    with start(plan_repo) as proc:
+        try:
+            wait_ready(proc)
+            toml.write_text(BAD_GATE, encoding="utf-8")
+            proc.send_signal(signal.SIGHUP)
+            assert proc.stdout is not None
+            line = next(x for x in proc.stdout if b'"config_invalid"' in x)
+            reason = json.loads(line)["reason"]
+            assert reason.startswith(f"{toml}: gates.tests.report must be one of")
+            assert proc.poll() is None
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
