@@ -1,0 +1,140 @@
+"""Integrating the selected work into the base branch (docs/user-guide.md, "From
+Integration to Completed").
+
+The commits are cherry-picked (or squashed into one) in a temporary detached worktree at the
+base branch's head, so nobody's checkout ever holds a CHERRY_PICK_HEAD; the base branch then
+moves by compare-and-swap (``update-ref <new> <old>``), so a commit someone made on it
+meanwhile is never lost; a checkout of the base branch in the repository is then brought
+along by a two-tree ``read-tree -m -u``, which refuses to overwrite a local change. A
+conflict, a checkout whose local changes the integration would overwrite, or a base that
+moved stops it with the base untouched. Nothing is forced, nothing is pushed. A ``kill -9``
+at any point leaves the base at its old head or at the integrated one: the only ref move is
+the one atomic ``update-ref``; a restart calls :func:`cleanup` and integrates again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Integrated", "Stopped", "Work", "cleanup", "integrate", "own_commits"]
+
+_BATON = ("-c", "user.name=Baton", "-c", "user.email=baton@localhost", "-c", "commit.gpgSign=false")
+
+
+@dataclass(frozen=True)
+class Work:
+    """One task's branch and the branches whose commits are not its own (its inputs')."""
+
+    task_id: str
+    branch: str
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Integrated:
+    old: str
+    new: str
+    commits: tuple[str, ...]  # the commits integrated, oldest first (their originals)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Why integration stopped: ``conflict``, ``dirty`` or ``moved``; the base is untouched."""
+
+    reason: str
+    files: tuple[str, ...] = ()
+    commits: tuple[str, ...] = ()
+    detail: str = field(default="")
+
+
+def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *_BATON, *args], cwd=repo, capture_output=True, text=True, check=check
+    )
+
+
+def _out(repo: Path, *args: str) -> str:
+    return _git(repo, *args).stdout.strip()
+
+
+def own_commits(repo: Path, base: str, work: Work) -> list[str]:
+    """The task's own commits, oldest first: on its branch, not on the base nor on its
+    inputs' branches, and not the merges that brought its inputs in. A commit whose change
+    the base already holds (cherry-picked before a crash) is left out, so integrating again
+    integrates once."""
+    args = ["rev-list", "--reverse", "--no-merges", "--cherry-pick", "--right-only"]
+    args.append(f"{base}...{work.branch}")
+    args += [f"^{b}" for b in work.inputs]
+    return [c for c in _out(repo, *args).splitlines() if c]
+
+
+def scratch_path(repo: Path) -> Path:
+    git_dir = Path(_out(repo, "rev-parse", "--absolute-git-dir"))
+    return git_dir / "baton-integrate"
+
+
+def cleanup(repo: Path) -> None:
+    """Remove the temporary worktree an interrupted integration left (Baton's own)."""
+    scratch = scratch_path(repo)
+    if scratch.exists():
+        _git(repo, "worktree", "remove", "--force", str(scratch), check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+    _git(repo, "worktree", "prune", check=False)
+
+
+def _checked_out(repo: Path, base: str) -> bool:
+    head = _git(repo, "symbolic-ref", "--quiet", "HEAD", check=False).stdout.strip()
+    return head == f"refs/heads/{base}"
+
+
+def _dirty(repo: Path, old: str, new: str) -> list[str]:
+    """The repository checkout's local changes (staged, unstaged or untracked) that the move
+    from ``old`` to ``new`` would touch."""
+    changed = set(_out(repo, "diff", "--name-only", old, new).splitlines())
+    local = set(_out(repo, "diff", "--name-only", "HEAD").splitlines())
+    local |= set(_out(repo, "ls-files", "--others", "--exclude-standard").splitlines())
+    return sorted(changed & local)
+
+
+def integrate(
+    repo: Path, base: str, works: Sequence[Work], strategy: str = "cherry-pick", message: str = ""
+) -> Integrated | Stopped:
+    """Put ``works``' own commits, in the order given, on top of ``base``."""
+    cleanup(repo)
+    old = _out(repo, "rev-parse", "--verify", f"refs/heads/{base}^{{commit}}")
+    commits = [c for w in works for c in own_commits(repo, old, w)]
+    if not commits:
+        return Integrated(old, old, ())
+    scratch = scratch_path(repo)
+    _git(repo, "worktree", "add", "--detach", str(scratch), old)
+    try:
+        pick = ["cherry-pick", "--allow-empty", "--keep-redundant-commits"]
+        if strategy == "squash":
+            pick.append("--no-commit")
+        for c in commits:
+            done = _git(scratch, *pick, c, check=False)
+            if done.returncode != 0:
+                files = _out(scratch, "diff", "--name-only", "--diff-filter=U").splitlines()
+                _git(scratch, "cherry-pick", "--abort", check=False)
+                _git(scratch, "reset", "--hard", "--quiet", check=False)
+                return Stopped("conflict", tuple(files), (c,), done.stderr.strip()[-500:])
+        if strategy == "squash":
+            _git(scratch, "commit", "--allow-empty", "-m", message or "Integrate selected work")
+        new = _out(scratch, "rev-parse", "HEAD")
+    finally:
+        cleanup(repo)
+    on_base = _checked_out(repo, base)
+    if on_base:
+        dirty = _dirty(repo, old, new)
+        if dirty:
+            return Stopped("dirty", tuple(dirty), tuple(commits))
+    moved = _git(repo, "update-ref", f"refs/heads/{base}", new, old, check=False)
+    if moved.returncode != 0:
+        return Stopped("moved", (), tuple(commits), moved.stderr.strip())
+    if on_base:
+        _git(repo, "read-tree", "-m", "-u", old, new, check=False)
+    return Integrated(old, new, tuple(commits))
