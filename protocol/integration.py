@@ -18,12 +18,14 @@ __all__ = [
     "decision_text",
     "go_no_go",
     "is_placeholder",
+    "merge_strategy",
     "set_go_no_go",
 ]
 
 APPROVAL_TEXT = "Approve integration with caution"
 _DECISION = re.compile(r"^\*\*Decision:?\*\*:?[ \t]*(?P<value>.*?)[ \t]*$")
 _GO = re.compile(r"^\*\*Go/No-Go:?\*\*:?[ \t]*(?P<value>.*?)[ \t]*$")
+_SELECTED = re.compile(r"^\*\*Selected:?\*\*:?[ \t]*(?P<value>.*?)[ \t]*$")
 _PLACEHOLDERS = {"", "-", "tbd", "todo", "pending", "none", "n/a"}
 
 
@@ -135,3 +137,18 @@ def set_go_no_go(text: str, plan: Plan, value: str, *, approval_box: bool = Fals
         end = span.start + len(value) + (lines.end(n) - span.end)
         out = out[:end] + box + out[end:]
     return out
+
+
+def merge_strategy(plan: Plan) -> str:
+    """``cherry-pick`` (the template's), ``squash`` or ``merge``, from the Merge Strategy
+    section's ``**Selected:**`` line; cherry-pick when it names none of them."""
+    try:
+        _, _, m = _find(plan, "merge strategy", _SELECTED)
+    except LookupError:
+        return "cherry-pick"
+    words = m["value"].casefold()
+    if "cherry" in words:
+        return "cherry-pick"
+    if "squash" in words:
+        return "squash"
+    return "merge" if "merge" in words else "cherry-pick"

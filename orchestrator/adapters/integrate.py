@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Integrated", "Stopped", "Work", "cleanup", "integrate", "own_commits"]
+__all__ = ["Integrated", "Stopped", "Work", "archive", "cleanup", "integrate", "own_commits"]
 
 _BATON = ("-c", "user.name=Baton", "-c", "user.email=baton@localhost", "-c", "commit.gpgSign=false")
 
@@ -106,6 +106,10 @@ def integrate(
     """Put ``works``' own commits, in the order given, on top of ``base``."""
     cleanup(repo)
     old = _out(repo, "rev-parse", "--verify", f"refs/heads/{base}^{{commit}}")
+    works = [w for w in works if _exists(repo, w.branch)]
+    works = [
+        Work(w.task_id, w.branch, tuple(b for b in w.inputs if _exists(repo, b))) for w in works
+    ]
     commits = [c for w in works for c in own_commits(repo, old, w)]
     if not commits:
         return Integrated(old, old, ())
@@ -138,3 +142,19 @@ def integrate(
     if on_base:
         _git(repo, "read-tree", "-m", "-u", old, new, check=False)
     return Integrated(old, new, tuple(commits))
+
+
+def _exists(repo: Path, branch: str) -> bool:
+    ref = f"refs/heads/{branch}"
+    return _git(repo, "rev-parse", "--verify", "--quiet", ref, check=False).returncode == 0
+
+
+def archive(repo: Path, branch: str, message: str) -> str | None:
+    """Tag ``branch`` as ``baton/archive/<branch>`` (annotated, ``message``); the tag's
+    name, or None when the branch does not exist. A tag already there is kept."""
+    if not _exists(repo, branch):
+        return None
+    tag = f"baton/archive/{branch}"
+    if _git(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}", check=False).returncode:
+        _git(repo, "tag", "-a", "-m", message, tag, f"refs/heads/{branch}")
+    return tag

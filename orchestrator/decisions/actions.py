@@ -146,6 +146,17 @@ class WriteGoNoGo:
 
 
 @dataclass(frozen=True)
+class Integrate:
+    """On GO: integrate the selected work into the base branch, archive the alternatives
+    and finish the plan (journaled by :mod:`orchestrator.runtime.integration`)."""
+
+    selected: str
+    alternatives: tuple[str, ...]
+    strategy: str
+    line: str  # the Go/No-Go it carries out
+
+
+@dataclass(frozen=True)
 class SendMessage:
     """Append a message from the Orchestrator to the message log."""
 
@@ -217,6 +228,7 @@ Action = (
     | TickChecklist
     | WriteMetrics
     | WriteGoNoGo
+    | Integrate
     | SendMessage
     | Escalate
     | Notify

@@ -17,9 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.decisions.actions import Action, Notify, Report, WriteGoNoGo
+from orchestrator.decisions.actions import Action, Integrate, Notify, Report, WriteGoNoGo
 from protocol import COMPLETED, Plan, Task
-from protocol.integration import approval, decision_text, go_no_go, is_placeholder
+from protocol.integration import (
+    approval,
+    decision_text,
+    go_no_go,
+    is_placeholder,
+    merge_strategy,
+)
 
 __all__ = [
     "CAUTION",
@@ -187,11 +193,20 @@ def decide_go_no_go(plan: Plan, gates: GateResults) -> Verdict:
 
 def go_no_go_actions(plan: Plan, gates: GateResults) -> list[Action]:
     """Write the verdict's line when it changed, log ``go_no_go_decided`` and, when a
-    person must act, run the notify hook; nothing when the line already says it."""
+    person must act, run the notify hook; on GO (or an approved caution), integrate
+    (once: the runtime's journal knows when it was done)."""
     verdict = decide_go_no_go(plan, gates)
+    header = plan.header.get("Status")
+    if header is not None and header.value.casefold() == "completed":
+        return []
+    integrate: list[Action] = []
+    if verdict.go and verdict.selected is not None:
+        integrate.append(
+            Integrate(verdict.selected, verdict.alternatives, merge_strategy(plan), verdict.line)
+        )
     line = verdict.line
     if go_no_go(plan) == line:
-        return []
+        return integrate
     fields = {
         "outcome": verdict.outcome,
         "reasons": list(verdict.reasons),
@@ -204,4 +219,4 @@ def go_no_go_actions(plan: Plan, gates: GateResults) -> list[Action]:
     ]
     if not verdict.go:
         actions.append(Notify("go_no_go_decided", f"Go/No-Go: {line}", fields))
-    return actions
+    return actions + integrate

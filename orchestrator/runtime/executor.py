@@ -31,6 +31,7 @@ from orchestrator.decisions.actions import (
     BudgetExhausted,
     Escalate,
     FinishTask,
+    Integrate,
     Journaled,
     Notify,
     Once,
@@ -59,6 +60,7 @@ from orchestrator.routing.message_log import append_to_log
 from orchestrator.runtime import plan_edits as pw
 from orchestrator.runtime.agent_pool import AgentPool
 from orchestrator.runtime.briefing import brief_path
+from orchestrator.runtime.integration import run_integration
 from orchestrator.runtime.services import Services
 from protocol import COMPLETED, FAILED, render_message
 
@@ -202,6 +204,11 @@ class Executor:
                 batch.edits.append(pw.metrics(values))
             case WriteGoNoGo(value, box):
                 batch.edits.append(pw.go_no_go(value, box))
+            case Integrate():
+                plan = s.plan()
+                if plan is not None:
+                    for done in await run_integration(s, plan, action):
+                        await self._stage(done, batch)
             case SendMessage():
                 await self._send(action)
             case Escalate(reason, summary, fields):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.decisions.actions import Notify, Report, WriteGoNoGo
+from orchestrator.decisions.actions import Integrate, Notify, Report, WriteGoNoGo
 from orchestrator.decisions.go_no_go import (
     CAUTION,
     GO,
@@ -167,5 +167,6 @@ def test_the_actions_write_the_line_once() -> None:
     head, tail = after.rsplit("**Escalation:** No", 1)
     resolved = head + "**Escalation:** No\n**Resolution:** done" + tail
     again = go_no_go_actions(parse_plan(resolved), {})
-    assert [type(a) for a in again] == [WriteGoNoGo, Report]
+    assert [type(a) for a in again] == [WriteGoNoGo, Report, Integrate]
     assert again[0].value == "GO"  # type: ignore[union-attr]
+    assert again[2] == Integrate("T3", ("T2", "T4"), "cherry-pick", "GO")
