@@ -300,6 +300,26 @@ def _gates(args: argparse.Namespace) -> int:
     return EXIT_INVALID if inputs.plan_errors else gates(args, inputs, config)
 
 
+def _integrate(args: argparse.Namespace) -> int:
+    from orchestrator.cli.integrate_cmd import integrate_dry_run
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    inputs, config = loaded
+    return EXIT_INVALID if inputs.plan_errors else integrate_dry_run(args, inputs, config)
+
+
+def _approve(args: argparse.Namespace) -> int:
+    from orchestrator.cli.integrate_cmd import approve
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    inputs, config = loaded
+    return EXIT_INVALID if inputs.plan_errors else approve(args, inputs, config)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _validate,
     "graph": _graph,
@@ -310,4 +330,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "send": _send,
     "service": _service,
     "gates": _gates,
+    "integrate": _integrate,
+    "approve": _approve,
 }

@@ -108,6 +108,27 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     gates.add_argument("--task", metavar="T", help="only this task (default: every task)")
+    integrate = with_dir(
+        sub.add_parser(
+            "integrate",
+            help="print the Go/No-Go and what a GO would merge and archive",
+            description="Decide Go/No-Go on the plan as it stands and the journal's gate "
+            "results; print its reasons, the commits a GO would integrate, in order, and the "
+            "branches it would archive. Changes nothing; exit 0 only on GO.",
+        )
+    )
+    integrate.add_argument(
+        "--dry-run", action="store_true", help="show what would happen (the daemon integrates)"
+    )
+    approve = with_dir(
+        sub.add_parser(
+            "approve",
+            help="approve a GO WITH CAUTION (tick its box in the plan)",
+            description="Tick the Integration Summary's 'Approve integration with caution' "
+            "box; the daemon then integrates.",
+        )
+    )
+    approve.add_argument("--note", metavar="TEXT", help="why, written after the box")
     run = with_dir(
         sub.add_parser(
             "run",

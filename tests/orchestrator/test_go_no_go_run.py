@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
+import pytest
 
+from orchestrator.cli import main
 from orchestrator.daemon import Daemon
-from protocol import parse_plan
+from protocol import add_blocker_entry, parse_plan
 from protocol.integration import go_no_go
 from tests.orchestrator.conftest import FAST_SCRIPT, Recorder, git, make_config, running_daemon
 
@@ -60,3 +62,72 @@ async def test_no_recommendation_is_no_go_until_a_person_decides(plan_repo: Path
     assert "- Go/No-Go: GO" in report
     assert "baton/archive/feature/auth-oauth" in report
     assert not (plan_repo / ".git" / "CHERRY_PICK_HEAD").exists()
+
+
+def with_blocker(text: str, severity: str) -> str:
+    fields = {
+        "Severity": severity,
+        "Blocker Type": "Technical",
+        "Description": "The token library leaks memory under load.",
+        "Required Resolution": "Decide whether to ship",
+        "Escalation": "No",
+    }
+    return add_blocker_entry(
+        text,
+        parse_plan(text),
+        task_id="T3",
+        agent_id="builder-jwt-001",
+        timestamp="2025-12-13 15:45",
+        fields=fields,
+    )
+
+
+async def test_critical_blocks_caution_waits_for_baton_approve(
+    plan_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_config(plan_repo, FAST_SCRIPT, agents="scripted")
+    with anyio.fail_after(60):
+        assert await Daemon(config, progress=Recorder(), exit_when_done=True).run() == 0
+    path = plan_repo / PLAN
+    before = git(plan_repo, "rev-parse", "main")
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    rec = Recorder()
+    async with running_daemon(config, rec):
+        path.write_text(with_blocker(text, "Critical"), "utf-8")
+        await rec.wait_for(lambda: rec.seen("go_no_go_decided", outcome="NO-GO"))
+        decided = [f for e, f in rec.events if e == "go_no_go_decided"][-1]
+        assert decided["reasons"] == ["open Critical blocker of T3"]
+        assert git(plan_repo, "rev-parse", "main") == before  # nothing merged
+
+        text = path.read_text(encoding="utf-8").replace(
+            "**Severity:** Critical", "**Severity:** Medium"
+        )
+        path.write_text(text, "utf-8")
+        await rec.wait_for(lambda: rec.seen("go_no_go_decided", outcome="GO WITH CAUTION"))
+        line = go_no_go(parse_plan(path.read_text(encoding="utf-8")))
+        assert line == "GO WITH CAUTION — open Medium blocker of T3; waiting for approval"
+        assert git(plan_repo, "rev-parse", "main") == before  # waits for a person
+
+        code = await anyio.to_thread.run_sync(
+            main, ["integrate", "--dry-run", "--dir", str(plan_repo)]
+        )
+        out = capsys.readouterr().out
+        assert code == 1
+        assert "Go/No-Go: GO WITH CAUTION" in out
+        assert "T3 (feature/auth-jwt): 1 commit(s)" in out
+        assert "Would archive T2 as baton/archive/feature/auth-oauth" in out
+
+        assert (
+            await anyio.to_thread.run_sync(
+                main, ["approve", "--dir", str(plan_repo), "--note", "ok by me"]
+            )
+            == 0
+        )
+        await rec.wait_for(lambda: rec.seen("integrated"))
+    plan = parse_plan(path.read_text(encoding="utf-8"))
+    assert go_no_go(plan) == "GO WITH CAUTION — open Medium blocker of T3; approved"
+    assert plan.header["Status"].value == "Completed"
+    assert "- [x] Approve integration with caution — ok by me" in path.read_text(encoding="utf-8")
+    assert git(plan_repo, "rev-parse", "main") != before
+    assert "work/T3.md" in git(plan_repo, "ls-tree", "-r", "--name-only", "main")
