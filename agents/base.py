@@ -177,6 +177,11 @@ class AgentContext(Protocol):
         and the agent should fix it and complete again; None when it was accepted."""
         ...
 
+    async def write_plan_line(self, prefix: str, line: str) -> bool:
+        """Replace the plan's first line that starts with ``prefix`` by ``line`` (the
+        Integration Summary's ``**Decision:**``, a checklist box); False when none does."""
+        ...
+
     async def fail(self, reason: str, *, output: str = "") -> None:
         """Set the task Failed with the reason in the execution log; ``output`` (what
         failed, e.g. a command's last lines) goes into the next attempt's brief."""

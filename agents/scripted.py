@@ -13,6 +13,8 @@ with no API spend. Steps (one key each, from ``baton.toml``'s ``[scripts]``)::
       references = ["@src/a.py:10"], tests_passed = 12, tests_total = 12,
       lint_errors = 0, docs_updated = true, self_review = true }
     { fail = "reason", output = "what failed" }
+    { plan_line = "**Decision:**", line = "**Decision:** JWT" }   a line of the plan
+    { tick = ["Code review approved", "..."] }      boxes of the plan, by their text
 
 When a quality gate refuses a ``complete``, the script goes on with the steps after it (the
 fix) and, at its end, completes again.
@@ -96,6 +98,13 @@ class ScriptedAgent:
                     )
                 )
                 await self._await(ctx, "Directive")
+            elif "plan_line" in step:
+                # Replace the plan line starting with ``plan_line`` by ``line`` (T7's Decision).
+                await ctx.write_plan_line(fmt("plan_line", step), fmt("line", step))
+            elif "tick" in step:
+                # Tick the plan's boxes whose text starts with each of ``tick``.
+                for text in step["tick"]:
+                    await ctx.write_plan_line(f"- [ ] {text}", f"- [x] {text}")
             elif "complete" in step:
                 refused = await ctx.complete(fmt("complete", step), HandoffReport.from_fields(step))
                 if not refused:

@@ -21,7 +21,17 @@ CONFIG_FILE = "baton.toml"
 MB = 1_000_000
 DEFAULT_MAX_PLAN_MB = 5.0
 BACKENDS = ("claude", "command", "manual", "scripted")
-STEP_KINDS = ("wait", "write", "commit", "send", "blocker", "complete", "fail")
+STEP_KINDS = (
+    "wait",
+    "write",
+    "commit",
+    "send",
+    "blocker",
+    "complete",
+    "fail",
+    "plan_line",
+    "tick",
+)
 
 # API ids and list prices (USD per million tokens) of the names plans use; baton.toml may
 # override or add any of them.

@@ -20,6 +20,7 @@ __all__ = [
     "is_placeholder",
     "merge_strategy",
     "set_go_no_go",
+    "set_plan_line",
 ]
 
 APPROVAL_TEXT = "Approve integration with caution"
@@ -152,3 +153,22 @@ def merge_strategy(plan: Plan) -> str:
     if "squash" in words:
         return "squash"
     return "merge" if "merge" in words else "cherry-pick"
+
+
+def set_plan_line(text: str, plan: Plan, prefix: str, line: str) -> str:
+    """Replace the first visible line that starts with ``prefix`` (leading spaces ignored)
+    by ``line``: an agent's ``**Decision:** JWT`` or ``- [x] Code review approved``.
+    Raises :class:`EditConflictError` when no line starts so."""
+    src = _source(plan)
+    if src is None:
+        raise EditConflictError("the plan kept no text", file=plan.file)
+    lines, blocks = src
+    for n in range(1, len(lines) + 1):
+        content = lines.content(n)
+        if blocks.is_opaque(n) or not content.lstrip().startswith(prefix):
+            continue
+        if "\n" in line or "\r" in line:
+            raise EditConflictError("a plan line is one line", file=plan.file)
+        span = lines.span(n, 0, len(content))
+        return replace_span(text, span, content, line, what="plan line")
+    raise EditConflictError(f"no line starts with {prefix!r}", file=plan.file)

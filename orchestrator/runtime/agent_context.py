@@ -32,6 +32,7 @@ from orchestrator.decisions.verdicts import (
     GateRefused,
 )
 from orchestrator.routing.message_log import append_to_log
+from orchestrator.runtime import plan_edits as pw
 from orchestrator.runtime.gating import GateVerdict, gate_completion, gate_results, passed_checks
 from orchestrator.runtime.services import Services
 from protocol import (
@@ -239,6 +240,12 @@ class Context:
         }
         at = s.clock.now().strftime("%Y-%m-%d %H:%M")
         await self._submit(BlockerReported(b.task_id, b.agent_id, at, fields), None)
+
+    async def write_plan_line(self, prefix: str, line: str) -> bool:
+        edit = pw.plan_line(prefix, line)
+        await self._s.writer.write([edit])
+        log.info("agent_wrote_plan_line", prefix=prefix, applied=edit.applied)
+        return edit.applied
 
     async def record_usage(self, model: str, tokens: Mapping[str, int], usd: float) -> None:
         await self._s.journal.add_cost(self.brief.task_id, model, tokens, usd)

@@ -32,7 +32,7 @@ from protocol import (
     set_status,
 )
 from protocol.blockers import entry_key
-from protocol.integration import set_go_no_go
+from protocol.integration import set_go_no_go, set_plan_line
 from protocol.retro import set_metrics
 
 
@@ -310,3 +310,12 @@ def go_no_go(value: str, approval_box: bool) -> PlanEdit:
         return set_go_no_go(text, plan, value, approval_box=approval_box)
 
     return PlanEdit(fn, "go/no-go")
+
+
+def plan_line(prefix: str, line: str) -> PlanEdit:
+    """Replace the first line that starts with ``prefix`` (an agent's Decision, a box)."""
+
+    def fn(text: str, plan: Plan) -> str:
+        return set_plan_line(text, plan, prefix, line)
+
+    return PlanEdit(fn, f"plan line {prefix}")

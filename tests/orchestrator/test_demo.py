@@ -20,7 +20,13 @@ def test_demo_completes_every_task(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "T3 started (builder-jwt-001)" in out
     plan = parse_plan((tmp_path / "auth-feature" / "MULTI_AGENT_PLAN.md").read_text("utf-8"))
     assert [t.status for t in plan.tasks] == ["Completed"] * 7
-    assert plan.header["Status"].value == "Integration"
+    # T7 named JWT: GO, T1's, T3's and T5-T7's work on main, T2 and T4 archived.
+    assert plan.header["Status"].value == "Completed"
+    assert "Go/No-Go: GO" in out
+    assert "archived baton/archive/feature/auth-oauth, baton/archive/feature/auth-session" in out
+    assert "demo:" not in out  # every promise of the end holds
+    report = (tmp_path / "auth-feature" / "INTEGRATION_REPORT.md").read_text("utf-8")
+    assert "- Selected: T3; alternatives archived: T2, T4" in report
     # The question, the blocker and its triage happened, as the demo promises.
     assert "T3 blocker triaged: (2) Switch to RS256" in out
     assert "question answered by the orchestrator" in out
@@ -29,7 +35,8 @@ def test_demo_completes_every_task(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "T2 gate tests passed (round 2)" in out
     assert "T3 gate tests passed (round 1)" in out
     worktrees = tmp_path / "auth-feature-worktrees"
-    assert (worktrees / "oauth" / "test_contract.py").exists()  # T1's work, merged in
+    assert (worktrees / "jwt" / "test_contract.py").exists()  # T1's work, merged in
+    assert not (worktrees / "oauth").exists()  # a rejected alternative's clean worktree
     assert (worktrees / "bench" / "session.py").exists()  # T4's, merged into T5's branch
     entry = next(b for b in plan.blockers if b.task_id == "T3")
     assert entry.resolution is not None

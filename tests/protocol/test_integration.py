@@ -74,3 +74,17 @@ def test_no_integration_summary_is_a_conflict() -> None:
     text = TEMPLATE.replace("## Integration Summary", "## Something Else")
     with pytest.raises(EditConflictError):
         set_go_no_go(text, parse_plan(text), "GO")
+
+
+def test_a_plan_line_is_replaced_by_its_prefix_only() -> None:
+    from protocol.integration import set_plan_line
+
+    plan = parse_plan(TEMPLATE)
+    out = set_plan_line(TEMPLATE, plan, "**Decision:**", "**Decision:** JWT")
+    assert out == TEMPLATE.replace(
+        "**Decision:** [OAuth 2.0 / JWT / Session-based]", "**Decision:** JWT"
+    )
+    with pytest.raises(EditConflictError):
+        set_plan_line(TEMPLATE, plan, "**Nowhere:**", "x")
+    with pytest.raises(EditConflictError):
+        set_plan_line(TEMPLATE, plan, "**Decision:**", "two\nlines")
