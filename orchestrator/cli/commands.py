@@ -145,6 +145,11 @@ def _triage_timers(plan_dir: Path) -> dict[str, Any]:
                 out["seen"] = dict(rows.fetchall())
                 costs = db.execute("SELECT task_id, SUM(usd) FROM costs GROUP BY task_id")
                 out["costs"] = {str(t): float(u) for t, u in costs.fetchall()}
+                tokens = db.execute(
+                    "SELECT task_id, SUM(input_tokens + output_tokens + cache_write_tokens"
+                    " + cache_read_tokens) FROM costs GROUP BY task_id"
+                )
+                out["tokens"] = {str(t): int(n or 0) for t, n in tokens.fetchall()}
             finally:
                 db.close()
         except sqlite3.Error:

@@ -1,0 +1,273 @@
+"""The ``claude-code`` and ``codex`` backends through the real daemon, with stand-in CLIs
+first on PATH printing the documented event streams (docs/coding-agents.md)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from orchestrator.cli.main import main
+from protocol import parse_plan
+from tests.agents.standins import calls, install, path_with
+from tests.orchestrator.conftest import Recorder, make_config, running_daemon, watching
+
+PLAN = "MULTI_AGENT_PLAN.md"
+SECRET = "sk-ant-test-0123456789abcdef"
+
+
+def claude_ok(cost: float = 0.012) -> dict[str, Any]:
+    return {
+        "fresh": [
+            {"emit": {"type": "system", "subtype": "init", "session_id": "$SESSION"}},
+            {
+                "emit": {
+                    "type": "assistant",
+                    "session_id": "$SESSION",
+                    "message": {
+                        "content": [
+                            {"type": "text", "text": f"Reading the plan; key is {SECRET}"},
+                            {"type": "tool_use", "name": "Write", "input": {"file_path": "a.md"}},
+                        ]
+                    },
+                }
+            },
+            {"emit": {"type": "shiny_new_event", "data": 1}},
+            {"emit": {"type": "shiny_new_event", "data": 2}},
+            {"write": "a.md"},
+            {
+                "emit": {
+                    "type": "result",
+                    "subtype": "success",
+                    "is_error": False,
+                    "result": "Wrote a.md",
+                    "num_turns": 2,
+                    "session_id": "$SESSION",
+                    "total_cost_usd": cost,
+                    "usage": {"input_tokens": 1000, "output_tokens": 200},
+                }
+            },
+        ]
+    }
+
+
+def codex_turn(inp: int, cached: int, out: int) -> dict[str, Any]:
+    usage = {"input_tokens": inp, "cached_input_tokens": cached, "output_tokens": out}
+    return {"emit": {"type": "turn.completed", "usage": usage}}
+
+
+def codex_ok() -> dict[str, Any]:
+    return {
+        "session": "thread-42",
+        "fresh": [
+            {"emit": {"type": "thread.started", "thread_id": "$SESSION"}},
+            {"emit": {"type": "turn.started"}},
+            {"emit": {"type": "item.completed", "item": {"type": "agent_message", "text": "ok"}}},
+            {
+                "emit": {
+                    "type": "item.completed",
+                    "item": {"type": "command_execution", "command": "pytest", "exit_code": 0},
+                }
+            },
+            {"write": "b.md"},
+            {
+                "emit": {
+                    "type": "item.completed",
+                    "item": {"type": "file_change", "changes": [{"path": "b.md", "kind": "add"}]},
+                }
+            },
+            codex_turn(100_000, 20_000, 10_000),
+        ],
+    }
+
+
+@pytest.fixture
+def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    folder = tmp_path / "standin"
+    folder.mkdir()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+
+    def setup(scenario: dict[str, Any]) -> Path:
+        monkeypatch.setenv("PATH", path_with(install(folder, scenario)))
+        return folder
+
+    return setup
+
+
+def t1(repo: Path) -> tuple[str, str]:
+    plan = parse_plan((repo / PLAN).read_text(encoding="utf-8"))
+    task, row = plan.task("T1"), plan.log_row("T1")
+    assert task is not None
+    return task.status, row.notes if row else ""
+
+
+async def run_until(repo: Path, backend: str, toml: str, status: str) -> list[dict[str, Any]]:
+    rec = Recorder()
+    with capture_logs() as logs:
+        cfg = make_config(repo, "max_agents = 1\n" + toml, agents=backend)
+        async with running_daemon(cfg, rec), watching(repo, rec):
+            await rec.wait_for(lambda: t1(repo)[0] in (status, "Failed", "Completed", "Blocked"))
+    assert t1(repo)[0] == status, (t1(repo), [e for e in logs if "agent" in e["event"]])
+    return logs
+
+
+def costs(repo: Path) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(repo / ".baton" / "journal.sqlite3")
+    try:
+        return db.execute(
+            "SELECT task_id, model, input_tokens, output_tokens, cache_read_tokens, usd FROM costs"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+async def test_claude_code_completes_with_cost_summaries_and_a_redacted_transcript(
+    plan_repo: Path, standin: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = standin(claude_ok())
+    logs = await run_until(plan_repo, "claude-code", "", "Completed")
+    [call] = calls(folder)
+    assert call["argv"][:7] == [
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--model",
+        "claude-opus-4-1",
+        "--permission-mode",
+    ]
+    assert call["stdin"].startswith("# Brief: T1 - ")
+    assert call["key"] == SECRET  # the CLI needs it to reach its model
+    assert costs(plan_repo) == [("T1", "claude-opus-4-1", 1000, 200, 0, pytest.approx(0.012))]
+    lines = [e["line"] for e in logs if e["event"] == "agent_output"]
+    assert "says: Reading the plan; key is [redacted]; tool Write a.md" in lines
+    assert "result success after 2 turns" in lines
+    assert not any(line.startswith("{") for line in lines)
+    assert [e["type"] for e in logs if e["event"] == "agent_event_unknown"] == ["shiny_new_event"]
+    transcript = (plan_repo / ".baton" / "transcripts" / "T1.cli.jsonl").read_text()
+    assert "shiny_new_event" in transcript
+    assert "Wrote a.md" in transcript
+    assert SECRET not in transcript
+    assert SECRET not in json.dumps(logs, default=str)
+    capsys.readouterr()
+    assert main(["status", "--dir", str(plan_repo)]) == 0
+    out = capsys.readouterr().out
+    assert "T1 $0.01" in out
+    assert "1,200 tokens" in out
+
+
+async def test_codex_cost_is_usage_times_the_configured_prices(
+    plan_repo: Path, standin: Any
+) -> None:
+    folder = standin(codex_ok())
+    toml = (
+        '[codex]\nmodel = "gpt-5-codex"\ninput_per_mtok = 1.25\noutput_per_mtok = 10.0\n'
+        "cache_read_per_mtok = 0.125\n"
+    )
+    logs = await run_until(plan_repo, "codex", toml, "Completed")
+    [call] = calls(folder)
+    assert call["argv"][:4] == ["exec", "--json", "--model", "gpt-5-codex"]
+    assert call["argv"][-1] == "-"
+    assert call["stdin"].startswith("# Brief: T1 - ")
+    usd = (80_000 * 1.25 + 20_000 * 0.125 + 10_000 * 10.0) / 1e6
+    assert costs(plan_repo) == [("T1", "gpt-5-codex", 80_000, 10_000, 20_000, pytest.approx(usd))]
+    lines = [e["line"] for e in logs if e["event"] == "agent_output"]
+    assert {"says: ok", "ran pytest (exit 0)", "changed add b.md"} <= set(lines)
+
+
+async def test_a_spent_budget_stops_a_running_cli_and_blocks_its_task(
+    plan_repo: Path, standin: Any
+) -> None:
+    folder = standin(
+        {
+            "session": "thread-7",
+            "fresh": [
+                {"emit": {"type": "thread.started", "thread_id": "$SESSION"}},
+                codex_turn(10_000, 0, 5_000),  # $0.525 at the Opus 4 list prices (T1 uses Opus 4)
+                {"hang": True},
+            ],
+        }
+    )
+    await run_until(plan_repo, "codex", "budget_usd = 0.05\n", "Blocked")
+    [call] = calls(folder)
+    assert not Path(f"/proc/{call['pid']}").exists()  # stopped and reaped
+    plan = (plan_repo / PLAN).read_text()
+    assert "Resource" in plan
+    assert "budget" in plan
+
+
+async def test_no_budget_left_means_no_start(plan_repo: Path, standin: Any) -> None:
+    folder = standin(claude_ok())
+    rec = Recorder()
+    with capture_logs() as logs:
+        cfg = make_config(plan_repo, "budget_usd = 0\n", agents="claude-code")
+        async with running_daemon(cfg, rec):
+            await rec.wait_for(lambda: any(e.get("reason") == "budget_exhausted" for e in logs))
+    assert calls(folder) == []
+    assert t1(plan_repo)[0] == "Not Started"
+
+
+async def test_claude_code_at_its_budget_blocks_the_task(plan_repo: Path, standin: Any) -> None:
+    folder = standin(
+        {
+            "fresh": [
+                {"emit": {"type": "system", "subtype": "init", "session_id": "$SESSION"}},
+                {
+                    "emit": {
+                        "type": "result",
+                        "subtype": "error_max_budget_usd",
+                        "is_error": True,
+                        "total_cost_usd": 0.02,
+                        "session_id": "$SESSION",
+                    }
+                },
+                {"exit": 1},
+            ]
+        }
+    )
+    await run_until(plan_repo, "claude-code", "budget_usd = 5\n", "Blocked")
+    assert "--max-budget-usd" in calls(folder)[0]["argv"]
+    assert "Resource" in (plan_repo / PLAN).read_text()
+
+
+async def test_a_cli_that_exits_1_fails_the_task_with_its_last_error(
+    plan_repo: Path, standin: Any
+) -> None:
+    standin(
+        {
+            "fresh": [
+                {"emit": {"type": "system", "subtype": "init", "session_id": "$SESSION"}},
+                {"stderr": f"Error: overloaded (key {SECRET})"},
+                {"exit": 1},
+            ]
+        }
+    )
+    await run_until(plan_repo, "claude-code", "", "Failed")
+    notes = t1(plan_repo)[1]
+    assert "claude exited 1: Error: overloaded" in notes
+    assert SECRET not in notes
+
+
+async def test_error_max_turns_fails_with_the_reason(plan_repo: Path, standin: Any) -> None:
+    standin(
+        {
+            "fresh": [
+                {
+                    "emit": {
+                        "type": "result",
+                        "subtype": "error_max_turns",
+                        "is_error": True,
+                        "num_turns": 30,
+                        "total_cost_usd": 0.3,
+                        "session_id": "$SESSION",
+                    }
+                },
+            ]
+        }
+    )
+    await run_until(plan_repo, "claude-code", "", "Failed")
+    assert "error_max_turns" in t1(plan_repo)[1]
