@@ -4,7 +4,7 @@ docs/coding-agents.md lists, as the real CLIs do, following a scenario file.
 A scenario is JSON: ``{"fresh": [steps], "resume": [steps]}``, each step one of
 ``{"emit": event}`` (``$SESSION`` in strings becomes the session id), ``{"stderr": text}``,
 ``{"write": path}`` (a file in the worktree), ``{"hang": true}`` (write the pid file, then
-sleep), ``{"refuse": true}`` (exit 1 as a CLI does for an unknown session) and
+sleep; ``hang_once``: only the first time), ``{"refuse": true}`` (exit 1 as a CLI does for an unknown session) and
 ``{"exit": code}``. Every invocation is appended to ``calls.jsonl``: argv, stdin, and
 the API key it was given and its pid.
 """
@@ -31,7 +31,7 @@ else:
     resumed = argv[argv.index("resume") + 1] if "resume" in argv else None
 with open(HERE / "calls.jsonl", "a") as f:
     f.write(json.dumps({{"kind": KIND, "argv": argv, "stdin": stdin, "resumed": resumed,
-        "key": os.environ.get("ANTHROPIC_API_KEY", ""), "pid": os.getpid()}}) + "\n")
+        "key": os.environ.get("ANTHROPIC_API_KEY", ""), "pid": os.getpid(), "task": os.environ.get("BATON_TASK_ID")}}) + "\n")
 session = resumed or scenario.get("session", "sess-0001")
 def fill(value):
     if isinstance(value, str):
@@ -50,7 +50,11 @@ for step in scenario["resume" if resumed else "fresh"]:
         sys.stderr.flush()
     elif "write" in step:
         pathlib.Path(step["write"]).write_text("work\n")
-    elif "hang" in step:
+    elif "hang" in step or "hang_once" in step:
+        if "hang_once" in step:
+            if (HERE / "hung").exists():
+                continue
+            (HERE / "hung").write_text("")
         tmp = HERE / "pid.tmp"
         tmp.write_text(str(os.getpid()))
         os.replace(tmp, HERE / f"{{KIND}}.pid")

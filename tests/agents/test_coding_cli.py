@@ -4,11 +4,17 @@ first on PATH printing the documented event streams (docs/coding-agents.md)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import watchfiles
 from structlog.testing import capture_logs
 
 from orchestrator.cli.main import main
@@ -271,3 +277,75 @@ async def test_error_max_turns_fails_with_the_reason(plan_repo: Path, standin: A
     )
     await run_until(plan_repo, "claude-code", "", "Failed")
     assert "error_max_turns" in t1(plan_repo)[1]
+
+
+def wait_for(folder: Path, ready: Any, seconds: float = 30) -> None:
+    """Block on the watcher (not a sleep loop) until ``ready()``."""
+    deadline = time.monotonic() + seconds
+    if ready():
+        return
+    for _ in watchfiles.watch(folder, rust_timeout=500, yield_on_timeout=True):
+        if ready():
+            return
+        assert time.monotonic() < deadline, "timed out"
+
+
+@pytest.mark.parametrize("refuse", [False, True])
+def test_kill_9_mid_task_then_restart_resumes_the_same_session(
+    plan_repo: Path, tmp_path: Path, refuse: bool
+) -> None:
+    """`baton run` killed with SIGKILL while Claude Code works; the restarted daemon runs
+    ``claude -p --resume <the same id>``, or, when the CLI refuses it, starts afresh."""
+    finish = [
+        {"write": "c.md"},
+        {
+            "emit": {
+                "type": "result",
+                "subtype": "success",
+                "is_error": False,
+                "result": "done",
+                "session_id": "$SESSION",
+                "total_cost_usd": 0.01,
+            }
+        },
+    ]
+    init = {"emit": {"type": "system", "subtype": "init", "session_id": "$SESSION"}}
+    folder = tmp_path / "standin"
+    folder.mkdir()
+    scenario = {
+        "session": "sess-resume-me",
+        "fresh": [init, {"hang_once": True}, *finish],
+        "resume": [{"refuse": True}] if refuse else [init, *finish],
+    }
+    env = {**os.environ, "PATH": path_with(install(folder, scenario)), "ANTHROPIC_API_KEY": SECRET}
+    (plan_repo / "baton.toml").write_text("max_agents = 1\n")
+    baton = Path(sys.executable).with_name("baton")
+    argv = [str(baton), "run", "--dir", str(plan_repo), "--agents", "claude-code", "--force"]
+    out = subprocess.DEVNULL
+    first = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
+    try:
+        # The session id is journaled when seen: wait until the CLI hangs after its init.
+        wait_for(folder, lambda: (folder / "claude.pid").exists())
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        os.kill(int((folder / "claude.pid").read_text()), signal.SIGKILL)  # the orphan
+    log_path = tmp_path / "second.log"
+    with log_path.open("wb") as log_file:
+        second = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_for(plan_repo, lambda: t1(plan_repo)[0] == "Completed")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(20) == 0
+    mine = [c for c in calls(folder) if c["task"] == "T1"]
+    assert mine[1]["resumed"] == "sess-resume-me"
+    assert "--resume" in mine[1]["argv"]
+    assert mine[1]["stdin"].startswith("You were interrupted")
+    logged = log_path.read_text()
+    if refuse:
+        assert mine[2]["resumed"] is None
+        assert "agent_cli_resume_refused" in logged
+    else:
+        assert len(mine) == 2
+    assert SECRET not in logged
