@@ -4,8 +4,8 @@ docs/coding-agents.md lists, as the real CLIs do, following a scenario file.
 A scenario is JSON: ``{"fresh": [steps], "resume": [steps]}``, each step one of
 ``{"emit": event}`` (``$SESSION`` in strings becomes the session id), ``{"stderr": text}``,
 ``{"write": path}`` (a file in the worktree), ``{"hang": true}`` (write the pid file, then
-sleep; ``hang_once``: only the first time), ``{"refuse": true}`` (exit 1 as a CLI does for an unknown session) and
-``{"exit": code}``. Every invocation is appended to ``calls.jsonl``: argv, stdin, and
+sleep; ``hang_once``: only the first time), ``{"refuse": true}`` (exit 1 as a CLI does
+for an unknown session) and ``{"exit": code}``. Every invocation is appended to ``calls.jsonl``: argv, stdin, and
 the API key it was given and its pid.
 """
 
@@ -31,7 +31,8 @@ else:
     resumed = argv[argv.index("resume") + 1] if "resume" in argv else None
 with open(HERE / "calls.jsonl", "a") as f:
     f.write(json.dumps({{"kind": KIND, "argv": argv, "stdin": stdin, "resumed": resumed,
-        "key": os.environ.get("ANTHROPIC_API_KEY", ""), "pid": os.getpid(), "task": os.environ.get("BATON_TASK_ID")}}) + "\n")
+        "key": os.environ.get("ANTHROPIC_API_KEY", ""), "pid": os.getpid(),
+        "task": os.environ.get("BATON_TASK_ID")}}) + "\n")
 session = resumed or scenario.get("session", "sess-0001")
 def fill(value):
     if isinstance(value, str):
