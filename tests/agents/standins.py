@@ -5,8 +5,8 @@ A scenario is JSON: ``{"fresh": [steps], "resume": [steps]}``, each step one of
 ``{"emit": event}`` (``$SESSION`` in strings becomes the session id), ``{"stderr": text}``,
 ``{"write": path}`` (a file in the worktree), ``{"hang": true}`` (write the pid file, then
 sleep; ``hang_once``: only the first time), ``{"refuse": true}`` (exit 1 as a CLI does
-for an unknown session) and ``{"exit": code}``. Every invocation is appended to ``calls.jsonl``: argv, stdin, and
-the API key it was given and its pid.
+for an unknown session) and ``{"exit": code}``. Every invocation is appended to
+``calls.jsonl``: argv, stdin, the API key it was given, its pid and task.
 """
 
 from __future__ import annotations
