@@ -27,6 +27,7 @@ class ClaudeCodeAgent(CodingCliAgent):
         left = ctx.budget_left()
         if left is not None:
             argv += ["--max-budget-usd", f"{max(left, 0):.4f}"]
+        argv += ["--mcp-config", str(self.mcp_config_path(ctx))]
         return [*argv, *self.args]
 
     def fresh_argv(self, ctx: AgentContext) -> list[str]:

@@ -32,6 +32,13 @@ class CodexAgent(CodingCliAgent):
         argv += ["-C", str(Path(ctx.brief.worktree))]
         if self.mode:
             argv += ["--sandbox", self.mode]
+        # Codex takes MCP servers as config overrides, each value TOML (JSON's strings and
+        # lists are TOML too); the same server as the per-task file under .baton/ names.
+        server = self.mcp_server(ctx)
+        env = ", ".join(f"{k} = {json.dumps(v)}" for k, v in server["env"].items())
+        argv += ["-c", f"mcp_servers.baton.command={json.dumps(server['command'])}"]
+        argv += ["-c", f"mcp_servers.baton.args={json.dumps(server['args'])}"]
+        argv += ["-c", f"mcp_servers.baton.env={{{env}}}"]
         return [*argv, *self.args]
 
     def fresh_argv(self, ctx: AgentContext) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import structlog
 from anyio.abc import ByteReceiveStream, Process
 
 from agents.base import AgentContext, Blocker
+from agents.bridge import Bridge
 from agents.command import (
     STDERR_TAIL_LINES,
     CommandAgent,
@@ -149,6 +151,41 @@ class CodingCliAgent(CommandAgent):
         if (left := ctx.budget_left()) is not None and left <= 0:
             await self.block_on_budget(ctx, f"The run's budget is spent (${-left:.4f} over).")
             return
+        await anyio.to_thread.run_sync(self._write_mcp_config, ctx)
+        async with Bridge(ctx, self.plan_dir).serving() as bridge:
+            self._bridge = bridge
+            await self._run(ctx)
+
+    # -- Baton's tools over MCP ------------------------------------------------------------
+
+    def mcp_server(self, ctx: AgentContext) -> dict[str, Any]:
+        """How the CLI starts ``baton mcp`` for this task (docs/coding-agents.md)."""
+        b = ctx.brief
+        return {
+            "command": sys.executable,
+            "args": ["-m", "orchestrator.cli", "mcp"],
+            "env": {
+                "BATON_TASK_ID": b.task_id,
+                "BATON_ATTEMPT": str(b.attempt),
+                "BATON_PLAN_DIR": str(self.plan_dir),
+            },
+        }
+
+    def mcp_config_path(self, ctx: AgentContext) -> Path:
+        """The per-task MCP config, under ``.baton/`` (never in the worktree)."""
+        return self.plan_dir / ".baton" / "mcp" / f"{ctx.brief.task_id}.json"
+
+    def _write_mcp_config(self, ctx: AgentContext) -> None:
+        path = self.mcp_config_path(ctx)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        config = {"mcpServers": {"baton": self.mcp_server(ctx)}}
+        tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    # -- the run ----------------------------------------------------------------------------
+
+    async def _run(self, ctx: AgentContext) -> None:
         session = await ctx.recall("session")
         if session:
             log.info("agent_cli_resuming", session=session)
@@ -169,6 +206,9 @@ class CodingCliAgent(CommandAgent):
             await self._decide(ctx, run, stderr)
 
     async def _decide(self, ctx: AgentContext, run: Run, stderr: Sequence[str]) -> None:
+        if self._bridge.settled:
+            log.info("agent_settled_through_tools", code=run.code)
+            return
         if run.over_budget:
             spent = ctx.budget_left()
             await self.block_on_budget(

@@ -5,7 +5,9 @@ A scenario is JSON: ``{"fresh": [steps], "resume": [steps]}``, each step one of
 ``{"emit": event}`` (``$SESSION`` in strings becomes the session id), ``{"stderr": text}``,
 ``{"write": path}`` (a file in the worktree), ``{"hang": true}`` (write the pid file, then
 sleep; ``hang_once``: only the first time), ``{"refuse": true}`` (exit 1 as a CLI does
-for an unknown session) and ``{"exit": code}``. Every invocation is appended to
+for an unknown session), ``{"exit": code}``, ``{"mcp": {"tool", "args"}}`` (call a Baton
+tool as a real MCP client, the SDK's stdio client; the result goes to ``mcp.jsonl``) and
+``{"run": [args]}`` (run ``baton ARGS``; ``run.jsonl``). Every invocation is appended to
 ``calls.jsonl``: argv, stdin, the API key it was given, its pid and task.
 """
 
@@ -33,6 +35,34 @@ with open(HERE / "calls.jsonl", "a") as f:
     f.write(json.dumps({{"kind": KIND, "argv": argv, "stdin": stdin, "resumed": resumed,
         "key": os.environ.get("ANTHROPIC_API_KEY", ""), "pid": os.getpid(),
         "task": os.environ.get("BATON_TASK_ID")}}) + "\n")
+def mcp_server():
+    # The baton server as the CLI was told of it: a config file or -c overrides.
+    if KIND == "claude":
+        path = argv[argv.index("--mcp-config") + 1]
+        return json.loads(pathlib.Path(path).read_text())["mcpServers"]["baton"]
+    import tomllib
+    server = {{}}
+    for flag, value in zip(argv, argv[1:]):
+        if flag == "-c" and value.startswith("mcp_servers.baton."):
+            key, _, toml = value[len("mcp_servers.baton."):].partition("=")
+            server[key] = tomllib.loads("v = " + toml)["v"]
+    return server
+def mcp_call(tool, args):
+    # Call the tool as a real MCP client would: the SDK's stdio client.
+    import anyio
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+    server = mcp_server()
+    params = StdioServerParameters(command=server["command"], args=server["args"],
+                                   env=server.get("env"))
+    async def go():
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                result = await session.call_tool(tool, args)
+                text = " ".join(getattr(c, "text", "") for c in result.content)
+                return {{"is_error": bool(result.is_error), "text": text}}
+    return anyio.run(go)
 session = resumed or scenario.get("session", "sess-0001")
 def fill(value):
     if isinstance(value, str):
@@ -63,6 +93,18 @@ for step in scenario["resume" if resumed else "fresh"]:
     elif "refuse" in step:
         sys.stderr.write(f"No conversation found with session ID: {{resumed}}\n")
         sys.exit(1)
+    elif "mcp" in step:
+        tool = step["mcp"]["tool"]
+        record = {{"tool": tool, **mcp_call(tool, step["mcp"]["args"])}}
+        with open(HERE / "mcp.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+    elif "run" in step:
+        import subprocess
+        done = subprocess.run([sys.executable, "-m", "orchestrator.cli", *step["run"]],
+                              capture_output=True, text=True)
+        with open(HERE / "run.jsonl", "a") as f:
+            out = done.stdout + done.stderr
+            f.write(json.dumps({{"code": done.returncode, "out": out}}) + "\n")
     elif "exit" in step:
         sys.exit(step["exit"])
 """

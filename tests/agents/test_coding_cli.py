@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import watchfiles
 from structlog.testing import capture_logs
@@ -20,9 +21,10 @@ from structlog.testing import capture_logs
 from orchestrator.cli.main import main
 from protocol import parse_plan
 from tests.agents.standins import calls, install, path_with
-from tests.orchestrator.conftest import Recorder, make_config, running_daemon, watching
+from tests.orchestrator.conftest import Recorder, git, make_config, running_daemon, watching
 
 PLAN = "MULTI_AGENT_PLAN.md"
+BRANCH = "feature/auth-arch"  # T1's branch in the template
 SECRET = "sk-ant-test-0123456789abcdef"
 
 
@@ -349,3 +351,106 @@ def test_kill_9_mid_task_then_restart_resumes_the_same_session(
     else:
         assert len(mine) == 2
     assert SECRET not in logged
+
+
+def results(folder: Path, name: str) -> list[dict[str, Any]]:
+    path = folder / name
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+async def test_complete_task_over_mcp_completes_the_task(plan_repo: Path, standin: Any) -> None:
+    folder = standin(
+        {
+            "fresh": [
+                {"emit": {"type": "system", "subtype": "init", "session_id": "$SESSION"}},
+                {"write": "m.md"},
+                {"mcp": {"tool": "read_inbox", "args": {}}},
+                {"mcp": {"tool": "complete_task", "args": {"summary": "done over MCP"}}},
+                {"hang": True},
+            ]
+        }
+    )
+    await run_until(plan_repo, "claude-code", "", "Completed")
+    # The daemon stops the CLI once its task is settled, maybe before it notes the reply.
+    replies = results(folder, "mcp.jsonl")
+    assert replies[0] == {"tool": "read_inbox", "is_error": False, "text": "no new messages"}
+    assert all(not r["is_error"] for r in replies)
+    assert git(plan_repo, "log", "-1", "--format=%s", BRANCH).strip() == "T1: done over MCP"
+    config = json.loads((plan_repo / ".baton" / "mcp" / "T1.json").read_text())
+    assert config["mcpServers"]["baton"]["env"]["BATON_TASK_ID"] == "T1"
+    assert not (plan_repo / ".baton" / "agents" / "T1.json").exists()  # withdrawn at the end
+
+
+async def test_report_blocker_over_mcp_makes_a_triaged_entry(plan_repo: Path, standin: Any) -> None:
+    args = {
+        "severity": "High",
+        "type": "Decision",
+        "description": "REST or gRPC? (1) REST (recommended) (2) gRPC",
+        "required_resolution": "Pick one",
+    }
+    folder = standin(
+        {
+            "session": "thread-9",
+            "fresh": [
+                {"emit": {"type": "thread.started", "thread_id": "$SESSION"}},
+                {"mcp": {"tool": "report_blocker", "args": args}},
+                {"exit": 0},
+            ],
+        }
+    )
+    rec = Recorder()
+    cfg = make_config(plan_repo, "max_agents = 1\n", agents="codex")
+    async with running_daemon(cfg, rec):
+        await rec.wait_for(lambda: rec.seen("blocker_triaged", task_id="T1"))
+    assert all(not r["is_error"] for r in results(folder, "mcp.jsonl"))
+    plan = (plan_repo / PLAN).read_text()
+    assert "REST or gRPC?" in plan
+    assert t1(plan_repo)[0] != "Completed"  # exit 0 after a blocker decides nothing
+
+
+async def test_baton_task_fail_as_a_plain_command(plan_repo: Path, standin: Any) -> None:
+    folder = standin(
+        {
+            "fresh": [
+                {"emit": {"type": "system", "subtype": "init", "session_id": "$SESSION"}},
+                {"run": ["task", "fail", "the schema is missing"]},
+                {"hang": True},
+            ]
+        }
+    )
+    await run_until(plan_repo, "claude-code", "", "Failed")
+    assert all(r["code"] == 0 for r in results(folder, "run.jsonl"))
+    assert "the schema is missing" in t1(plan_repo)[1]
+
+
+async def test_with_no_daemon_the_tools_say_so(plan_repo: Path) -> None:
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    env = {"BATON_TASK_ID": "T1", "BATON_ATTEMPT": "1", "BATON_PLAN_DIR": str(plan_repo)}
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "orchestrator.cli", "mcp"], env=env
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert names == {
+            "send_message",
+            "report_blocker",
+            "complete_task",
+            "fail_task",
+            "read_inbox",
+            "plan_status",
+        }
+        done = await session.call_tool("complete_task", {"summary": "x"})
+        status = await session.call_tool("plan_status", {})
+    assert done.is_error
+    assert "no Baton daemon is running task T1" in done.content[0].text  # type: ignore[union-attr]
+    assert "T1\tNot Started" in status.content[0].text  # type: ignore[union-attr]
+    code = await anyio.run_process(
+        [sys.executable, "-m", "orchestrator.cli", "task", "complete", "x"],
+        env={**os.environ, **env},
+        check=False,
+    )
+    assert code.returncode == 1
+    assert "no Baton daemon is running task T1" in code.stderr.decode()
