@@ -454,3 +454,26 @@ async def test_with_no_daemon_the_tools_say_so(plan_repo: Path) -> None:
     )
     assert code.returncode == 1
     assert "no Baton daemon is running task T1" in code.stderr.decode()
+
+
+def test_the_docs_baton_toml_works_as_shown(plan_repo: Path) -> None:
+    """The page's baton.toml loads, and gives the agents it says it gives."""
+    from agents.claude_code import ClaudeCodeAgent
+    from agents.codex import CodexAgent
+    from orchestrator.runtime.agent_factory import make_agent
+
+    page = (Path(__file__).parents[2] / "docs" / "coding-agents.md").read_text()
+    toml = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = make_config(plan_repo, toml)
+    plan = parse_plan((plan_repo / PLAN).read_text(encoding="utf-8"))
+    agents = {t.id: make_agent(plan, lambda: None, t, cfg) for t in plan.tasks}
+    assert cfg.budget_usd == 20.0
+    assert isinstance(agents["T1"], ClaudeCodeAgent)
+    assert agents["T1"].args == ("--max-turns", "40")
+    testers = [t.id for t in plan.tasks if t.role == "Validator"]
+    assert testers
+    for task_id in testers:
+        codex = agents[task_id]
+        assert isinstance(codex, CodexAgent)
+        assert codex.model == "gpt-5-codex"
+        assert codex.price.input_per_mtok == 1.25
