@@ -292,26 +292,29 @@ def wait_for(folder: Path, ready: Any, seconds: float = 30) -> None:
         assert time.monotonic() < deadline, "timed out"
 
 
-@pytest.mark.parametrize("refuse", [False, True])
+@pytest.mark.parametrize(
+    ("kind", "refuse"), [("claude", False), ("claude", True), ("codex", False)]
+)
 def test_kill_9_mid_task_then_restart_resumes_the_same_session(
-    plan_repo: Path, tmp_path: Path, refuse: bool
+    plan_repo: Path, tmp_path: Path, kind: str, refuse: bool
 ) -> None:
-    """`baton run` killed with SIGKILL while Claude Code works; the restarted daemon runs
-    ``claude -p --resume <the same id>``, or, when the CLI refuses it, starts afresh."""
-    finish = [
-        {"write": "c.md"},
-        {
-            "emit": {
-                "type": "result",
-                "subtype": "success",
-                "is_error": False,
-                "result": "done",
-                "session_id": "$SESSION",
-                "total_cost_usd": 0.01,
-            }
-        },
-    ]
-    init = {"emit": {"type": "system", "subtype": "init", "session_id": "$SESSION"}}
+    """`baton run` killed with SIGKILL while the CLI works; the restarted daemon runs
+    ``claude -p --resume <the same id>`` (``codex exec resume <id>``), or, when the CLI
+    refuses it, starts afresh."""
+    if kind == "claude":
+        init = {"emit": {"type": "system", "subtype": "init", "session_id": "$SESSION"}}
+        done = {
+            "type": "result",
+            "subtype": "success",
+            "is_error": False,
+            "result": "done",
+            "session_id": "$SESSION",
+            "total_cost_usd": 0.01,
+        }
+        finish = [{"write": "c.md"}, {"emit": done}]
+    else:
+        init = {"emit": {"type": "thread.started", "thread_id": "$SESSION"}}
+        finish = [{"write": "c.md"}, codex_turn(1000, 0, 100)]
     folder = tmp_path / "standin"
     folder.mkdir()
     scenario = {
@@ -322,16 +325,17 @@ def test_kill_9_mid_task_then_restart_resumes_the_same_session(
     env = {**os.environ, "PATH": path_with(install(folder, scenario)), "ANTHROPIC_API_KEY": SECRET}
     (plan_repo / "baton.toml").write_text("max_agents = 1\n")
     baton = Path(sys.executable).with_name("baton")
-    argv = [str(baton), "run", "--dir", str(plan_repo), "--agents", "claude-code", "--force"]
+    backend = "claude-code" if kind == "claude" else "codex"
+    argv = [str(baton), "run", "--dir", str(plan_repo), "--agents", backend, "--force"]
     out = subprocess.DEVNULL
     first = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
     try:
         # The session id is journaled when seen: wait until the CLI hangs after its init.
-        wait_for(folder, lambda: (folder / "claude.pid").exists())
+        wait_for(folder, lambda: (folder / f"{kind}.pid").exists())
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        os.kill(int((folder / "claude.pid").read_text()), signal.SIGKILL)  # the orphan
+        os.kill(int((folder / f"{kind}.pid").read_text()), signal.SIGKILL)  # the orphan
     log_path = tmp_path / "second.log"
     with log_path.open("wb") as log_file:
         second = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -342,7 +346,7 @@ def test_kill_9_mid_task_then_restart_resumes_the_same_session(
             assert second.wait(20) == 0
     mine = [c for c in calls(folder) if c["task"] == "T1"]
     assert mine[1]["resumed"] == "sess-resume-me"
-    assert "--resume" in mine[1]["argv"]
+    assert ("--resume" if kind == "claude" else "resume") in mine[1]["argv"]
     assert mine[1]["stdin"].startswith("You were interrupted")
     logged = log_path.read_text()
     if refuse:
