@@ -17,7 +17,7 @@ from typing import Any
 from agents.base import AgentContext
 from agents.coding_cli import CodingCliAgent, Run
 from agents.pricing import Price, cost_usd
-from agents.streams import Seen, codex_event, codex_tokens_for_price
+from agents.streams import Seen, codex_event, codex_tokens_for_price, head
 
 
 class CodexAgent(CodingCliAgent):
@@ -66,7 +66,7 @@ class CodexAgent(CodingCliAgent):
     async def finish(self, ctx: AgentContext, run: Run, stderr: Sequence[str]) -> None:
         if run.code == 0 and not run.error:
             await ctx.commit(f"{ctx.brief.task_id}: work of {ctx.brief.agent_id}")
-            await ctx.complete("Codex finished")
+            await ctx.complete(head(run.said, 150) or "Codex finished")
             return
         await self.fail_with(ctx, self.exit_reason(run, stderr), stderr)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -59,6 +60,7 @@ class Run:
     result: Seen | None = None  # Claude Code's final result
     turns: int = 0  # Codex turns completed
     error: str = ""  # the last error the stream reported
+    said: str = ""  # the agent's last message (Codex)
     over_budget: bool = False
     code: int | None = None
 
@@ -186,6 +188,7 @@ class CodingCliAgent(CommandAgent):
     # -- the run ----------------------------------------------------------------------------
 
     async def _run(self, ctx: AgentContext) -> None:
+        await self._stop_orphan(ctx)
         session = await ctx.recall("session")
         if session:
             log.info("agent_cli_resuming", session=session)
@@ -204,6 +207,17 @@ class CodingCliAgent(CommandAgent):
         run, stderr = await self._process(ctx, self.fresh_argv(ctx), ctx.brief.render())
         if run is not None:
             await self._decide(ctx, run, stderr)
+
+    async def _stop_orphan(self, ctx: AgentContext) -> None:
+        """A daemon killed with SIGKILL leaves its CLI running; before resuming the session,
+        stop that one (the group it leads, only if it still works in this worktree), so two
+        processes never work the same worktree."""
+        pid = await ctx.recall("pid")
+        if not pid or not pid.isdigit():
+            return
+        if not await anyio.to_thread.run_sync(_kill_orphan, int(pid), ctx.brief.worktree):
+            return
+        log.warning("agent_cli_orphan_stopped", pid=int(pid))
 
     async def _decide(self, ctx: AgentContext, run: Run, stderr: Sequence[str]) -> None:
         if self._bridge.settled:
@@ -241,6 +255,7 @@ class CodingCliAgent(CommandAgent):
             await ctx.fail(reason)
             return None, []
         log.info("agent_command_started", program=self.program, pid=process.pid)
+        await ctx.remember("pid", str(process.pid))
         run = Run()
         assert process.stdout is not None
         assert process.stderr is not None
@@ -329,6 +344,8 @@ class CodingCliAgent(CommandAgent):
             log.info("agent_cli_session", session=seen.session)
         if seen.error:
             run.error = seen.error
+        if seen.text and seen.result is None:
+            run.said = seen.text
         if seen.result is not None:
             run.result = seen
         await self.account(ctx, run, seen, event)
@@ -369,6 +386,19 @@ class CodingCliAgent(CommandAgent):
         )
         last = run.error or (stderr[-1].strip() if stderr else "")
         return f"{reason}: {head(self.redact(last), 150)}" if last else reason
+
+
+def _kill_orphan(pid: int, worktree: Path) -> bool:
+    """SIGKILL the process group ``pid`` leads, if it still works in ``worktree``."""
+    try:
+        if os.getpgid(pid) != pid:
+            return False
+        if Path(os.readlink(f"/proc/{pid}/cwd")).resolve() != Path(worktree).resolve():
+            return False
+        os.killpg(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 __all__ = ["RESUME_PROMPT", "CodingCliAgent", "Run"]

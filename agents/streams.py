@@ -133,7 +133,11 @@ def codex_event(event: Mapping[str, Any]) -> Seen:
     if kind in ("turn.started", "item.started", "item.updated"):
         return Seen()
     if kind == "item.completed":
-        return Seen(summary=_codex_item(event.get("item")))
+        item = event.get("item")
+        said = item.get("text") if isinstance(item, Mapping) else None
+        if not (isinstance(item, Mapping) and item.get("type") == "agent_message"):
+            said = None
+        return Seen(summary=_codex_item(item), text=str(said or ""))
     if kind == "turn.completed":
         usage: Mapping[str, Any] = event.get("usage") or {}
         if not isinstance(usage, Mapping):

@@ -21,6 +21,7 @@ from structlog.testing import capture_logs
 from orchestrator.cli.main import main
 from protocol import parse_plan
 from tests.agents.standins import calls, install, path_with
+from tests.agents.test_command import alive
 from tests.orchestrator.conftest import Recorder, git, make_config, running_daemon, watching
 
 PLAN = "MULTI_AGENT_PLAN.md"
@@ -335,7 +336,7 @@ def test_kill_9_mid_task_then_restart_resumes_the_same_session(
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        os.kill(int((folder / f"{kind}.pid").read_text()), signal.SIGKILL)  # the orphan
+    orphan = int((folder / f"{kind}.pid").read_text())
     log_path = tmp_path / "second.log"
     with log_path.open("wb") as log_file:
         second = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -344,6 +345,7 @@ def test_kill_9_mid_task_then_restart_resumes_the_same_session(
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(20) == 0
+    assert not alive(orphan)  # the killed daemon's CLI was stopped before the resume
     mine = [c for c in calls(folder) if c["task"] == "T1"]
     assert mine[1]["resumed"] == "sess-resume-me"
     assert ("--resume" if kind == "claude" else "resume") in mine[1]["argv"]
