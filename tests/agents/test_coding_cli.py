@@ -170,7 +170,7 @@ async def test_claude_code_completes_with_cost_summaries_and_a_redacted_transcri
 
 
 async def test_codex_cost_is_usage_times_the_configured_prices(
-    plan_repo: Path, standin: Any
+    plan_repo: Path, standin: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = standin(codex_ok())
     toml = (
@@ -186,6 +186,11 @@ async def test_codex_cost_is_usage_times_the_configured_prices(
     assert costs(plan_repo) == [("T1", "gpt-5-codex", 80_000, 10_000, 20_000, pytest.approx(usd))]
     lines = [e["line"] for e in logs if e["event"] == "agent_output"]
     assert {"says: ok", "ran pytest (exit 0)", "changed add b.md"} <= set(lines)
+    capsys.readouterr()
+    assert main(["status", "--dir", str(plan_repo)]) == 0
+    out = capsys.readouterr().out
+    assert "T1 $0.20" in out
+    assert "Tokens: 110,000 tokens (T1 110,000)" in out
 
 
 async def test_a_spent_budget_stops_a_running_cli_and_blocks_its_task(
