@@ -377,8 +377,9 @@ class CodingCliAgent(CommandAgent):
     async def fail_with(self, ctx: AgentContext, reason: str, stderr: Sequence[str]) -> None:
         if len(reason) > _MAX_REASON_CHARS:
             reason = reason[: _MAX_REASON_CHARS - 1] + "…"
-        log.warning("agent_command_failed", reason=reason, stderr_tail=list(stderr))
-        await ctx.fail(reason, output="\n".join(stderr))
+        tail = [self.redact(line) for line in stderr]
+        log.warning("agent_command_failed", reason=reason, stderr_tail=tail)
+        await ctx.fail(reason, output="\n".join(tail))
 
     def exit_reason(self, run: Run, stderr: Sequence[str]) -> str:
         reason = _describe_exit(run.code if run.code is not None else -9).replace(

@@ -264,6 +264,10 @@ async def test_a_cli_that_exits_1_fails_the_task_with_its_last_error(
     notes = t1(plan_repo)[1]
     assert "claude exited 1: Error: overloaded" in notes
     assert SECRET not in notes
+    db = sqlite3.connect(plan_repo / ".baton" / "journal.sqlite3")
+    [(failure,)] = db.execute("SELECT value FROM marks WHERE key LIKE 'failure:T1:%'").fetchall()
+    db.close()
+    assert "Error: overloaded (key [redacted])" in json.loads(failure)["output"]
 
 
 async def test_error_max_turns_fails_with_the_reason(plan_repo: Path, standin: Any) -> None:
