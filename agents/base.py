@@ -195,6 +195,14 @@ class AgentContext(Protocol):
         """Dollars left in the run's budget, or None when there is no budget."""
         ...
 
+    async def remember(self, key: str, value: str) -> None:
+        """Journal ``value`` for this attempt (a CLI's session id), to survive a restart."""
+        ...
+
+    async def recall(self, key: str) -> str | None:
+        """What :meth:`remember` journaled for this attempt under ``key``, if anything."""
+        ...
+
 
 class Agent(Protocol):
     """A backend's agent for one task attempt."""

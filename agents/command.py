@@ -31,8 +31,9 @@ log = structlog.get_logger()
 
 # Copied from the daemon's environment when present: what a program needs to run at all.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TERM", "USER", "SHELL")
-# Copied when present too, because a coding-agent CLI cannot reach its model without them.
-CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+# Copied when present too, because a coding-agent CLI (Claude Code, Codex) cannot reach
+# its model without them.
+CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL")
 
 MAX_LINE_CHARS = 2_000
 STDERR_TAIL_LINES = 20

@@ -20,18 +20,8 @@ from protocol._errors import MESSAGES_FILE, PLAN_FILE
 CONFIG_FILE = "baton.toml"
 MB = 1_000_000
 DEFAULT_MAX_PLAN_MB = 5.0
-BACKENDS = ("claude", "command", "manual", "scripted")
-STEP_KINDS = (
-    "wait",
-    "write",
-    "commit",
-    "send",
-    "blocker",
-    "complete",
-    "fail",
-    "plan_line",
-    "tick",
-)
+BACKENDS = ("claude", "claude-code", "codex", "command", "manual", "scripted")
+STEP_KINDS = ("wait", "write", "commit", "send", "blocker", "complete", "fail", "plan_line", "tick")
 
 # API ids and list prices (USD per million tokens) of the names plans use; baton.toml may
 # override or add any of them.
@@ -40,6 +30,26 @@ DEFAULT_MODELS: Mapping[str, Mapping[str, Any]] = {
     "Sonnet 4": {"id": "claude-sonnet-4-5", "input_per_mtok": 3.0, "output_per_mtok": 15.0},
     "Haiku 4": {"id": "claude-haiku-4-5", "input_per_mtok": 1.0, "output_per_mtok": 5.0},
 }
+
+
+# The coding-agent CLI backends and their tables in baton.toml (docs/coding-agents.md).
+CLI_TABLES = {"claude-code": "claude_code", "codex": "codex"}
+_CLI_DEFAULTS = {
+    "claude-code": {"program": "claude", "mode": "acceptEdits"},
+    "codex": {"program": "codex", "mode": "workspace-write"},
+}
+_CLI_PRICES = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok")
+
+
+@dataclass(frozen=True)
+class CliSettings:
+    """``[claude_code]`` or ``[codex]``: how the CLI is started and, for Codex, priced."""
+
+    program: str
+    mode: str  # Claude Code's --permission-mode, Codex's --sandbox
+    args: tuple[str, ...] = ()  # extra arguments, before the prompt
+    model: str | None = None  # an id that overrides the plan's model table
+    prices: Mapping[str, float] = field(default_factory=dict)  # per million tokens
 
 
 class ConfigError(Exception):
@@ -88,6 +98,7 @@ class Config:
     inputs_roles: Mapping[str, str] = field(default_factory=dict)
     inputs_tasks: Mapping[str, str] = field(default_factory=dict)
     gates: GatesConfig = field(default_factory=GatesConfig)
+    cli: Mapping[str, CliSettings] = field(default_factory=dict)  # by backend name
     source: Path | None = None
 
     @property
@@ -160,6 +171,7 @@ _TOP_KEYS = {
     "brief_max_bytes",
     "inputs",
     "gates",
+    *CLI_TABLES.values(),
 }
 
 INPUT_MODES = ("merge", "read")
@@ -240,14 +252,28 @@ def load_config(
         brief_max_bytes=_int(data, "brief_max_bytes", where, 8192, minimum=1024) or 8192,
         gates=_gates(_table(data, "gates", where), where),
         inputs_default=_mode(inputs.get("default", "merge"), where, "inputs.default"),
-        inputs_roles={
-            k: _mode(v, where, f"inputs.roles.{k}")
-            for k, v in _table(inputs, "roles", where).items()
-        },
-        inputs_tasks={
-            k: _mode(v, where, f"inputs.tasks.{k}")
-            for k, v in _table(inputs, "tasks", where).items()
-        },
+        inputs_roles=_modes(inputs, "roles", where),
+        inputs_tasks=_modes(inputs, "tasks", where),
+        cli={name: _cli(name, data, where) for name in CLI_TABLES},
+    )
+
+
+def _cli(backend: str, data: Mapping[str, Any], where: str) -> CliSettings:
+    key = CLI_TABLES[backend]
+    table = _table(data, key, where)
+    mode_key = "permission_mode" if backend == "claude-code" else "sandbox"
+    _no_unknown(table, {"program", mode_key, "args", "model", *_CLI_PRICES}, where, f"{key}.")
+    defaults = _CLI_DEFAULTS[backend]
+    model = table.get("model")
+    if model is not None and (not isinstance(model, str) or not model):
+        raise ConfigError(f"{where}: {key}.model must be a non-empty string")
+    prices = {p: _num(table, p, where, None) for p in _CLI_PRICES if p in table}
+    return CliSettings(
+        program=_str(table, "program", where, defaults["program"]) or defaults["program"],
+        mode=_str(table, mode_key, where, defaults["mode"]) or defaults["mode"],
+        args=_argv(table, "args", where),
+        model=model,
+        prices={k: v for k, v in prices.items() if v is not None},
     )
 
 
@@ -315,6 +341,10 @@ def _gates(table: Mapping[str, Any], where: str) -> GatesConfig:
         return parse_gates(table)
     except GatesError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _modes(inputs: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
+    return {k: _mode(v, where, f"inputs.{key}.{k}") for k, v in _table(inputs, key, where).items()}
 
 
 def _mode(value: Any, where: str, key: str) -> str:

@@ -147,6 +147,11 @@ def _triage_timers(plan_dir: Path) -> dict[str, Any]:
                 out["costs"] = {str(t): float(u) for t, u in costs.fetchall()}
                 gates = db.execute("SELECT key, value FROM marks WHERE key LIKE 'gate_result:%'")
                 out["gates"] = _views.gate_cells(dict(gates.fetchall()))
+                tokens = db.execute(
+                    "SELECT task_id, SUM(input_tokens + output_tokens + cache_write_tokens"
+                    " + cache_read_tokens) FROM costs GROUP BY task_id"
+                )
+                out["tokens"] = {str(t): int(n or 0) for t, n in tokens.fetchall()}
             finally:
                 db.close()
         except sqlite3.Error:

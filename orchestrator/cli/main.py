@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from orchestrator.cli.agent_tools import add_agent_commands
 from orchestrator.cli.commands import COMMANDS
 from orchestrator.cli.exit_codes import EXIT_USAGE
 from orchestrator.config import BACKENDS
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name, command in COMMANDS.items():
         sub.choices[name].set_defaults(func=command)
+    add_agent_commands(sub)
     return parser
 
 

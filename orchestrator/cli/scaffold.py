@@ -91,7 +91,8 @@ CONFIG_TEXT = """\
 # exit status 0 completes the task. Default: [] (needed only by tasks on the command backend).
 #command = ["my-agent", "--print"]
 
-# Which backend does each task: claude, command, manual (a person) or scripted.
+# Which backend does each task: claude, claude-code, codex, command, manual (a person) or
+# scripted. claude-code and codex run those CLIs (docs/coding-agents.md).
 #[agents]
 # Default: claude when ANTHROPIC_API_KEY is set, else manual.
 #default = "claude"
@@ -128,6 +129,24 @@ CONFIG_TEXT = """\
 #report = "junit"
 #file = "junit.xml"
 #roles = ["Builder-1"]
+
+# How the claude-code backend starts Claude Code: its program, --permission-mode, extra
+# arguments, and a model id that overrides the plan's model table. Defaults as shown.
+#[claude_code]
+#program = "claude"
+#permission_mode = "acceptEdits"
+#args = []
+
+# How the codex backend starts Codex (--sandbox), and the USD prices per million tokens its
+# usage is counted at. Default prices: the plan's model table.
+#[codex]
+#program = "codex"
+#sandbox = "workspace-write"
+#args = []
+#model = "gpt-5-codex"
+#input_per_mtok = 1.25
+#output_per_mtok = 10.0
+#cache_read_per_mtok = 0.125
 
 # A fixed answer to every Question sent to the Orchestrator, for rehearsals and demos.
 # Default: unset (questions go to a person).

@@ -127,6 +127,7 @@ def status_data(
     sla_minutes: float = 10.0,
     now: datetime | None = None,
     costs: Mapping[str, float] | None = None,
+    tokens: Mapping[str, int] | None = None,
     worktree_parent: Path | None = None,
     gates: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -226,6 +227,8 @@ def status_data(
             if m.status == "Sent"
         ],
         "cost_usd": {"total": sum((costs or {}).values()), "by_task": dict(costs or {})},
+        # On flat-rate plans dollars mean little: the tokens each task's agent used.
+        "tokens": {"total": sum((tokens or {}).values()), "by_task": dict(tokens or {})},
         "budget_usd": plan.constraints.budget_usd,
         "agent_slots": plan.constraints.agent_slots,
     }
@@ -303,4 +306,7 @@ def status_text(inputs: Inputs, **timers: Any) -> str:
     of = f"${budget:g}" if budget is not None else "no budget"
     per_task = ", ".join(f"{t} ${c:.2f}" for t, c in sorted(data["cost_usd"]["by_task"].items()))
     out.append(f"Cost: ${spent:.2f} of {of}" + (f" ({per_task})" if per_task else ""))
+    if data["tokens"]["total"]:
+        by_task = ", ".join(f"{t} {n:,}" for t, n in sorted(data["tokens"]["by_task"].items()))
+        out.append(f"Tokens: {data['tokens']['total']:,} tokens ({by_task})")
     return "\n".join(out)

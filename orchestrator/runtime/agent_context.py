@@ -254,6 +254,15 @@ class Context:
         budget = self._s.budget()
         return None if budget is None else budget - self._s.journal.spent_usd
 
+    async def remember(self, key: str, value: str) -> None:
+        b = self.brief
+        await self._s.journal.set_mark(f"agent:{b.task_id}:{b.attempt}:{key}", value)
+
+    async def recall(self, key: str) -> str | None:
+        b = self.brief
+        name = f"agent:{b.task_id}:{b.attempt}:{key}"
+        return (await self._s.journal.marks(name)).get(name)
+
     async def fail(self, reason: str, *, output: str = "") -> None:
         b = self.brief
         await record_failure(self._s, b.task_id, b.attempt, reason, output)

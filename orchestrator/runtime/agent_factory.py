@@ -3,6 +3,7 @@ role, or default."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,53 @@ def make_agent(plan: Plan, model_client: Callable[[], Any], task: Task, config: 
         from agents.command import CommandAgent
 
         return CommandAgent(config.command, plan_dir=config.plan_dir)
+    if backend in ("claude-code", "codex"):
+        return _coding_cli(backend, plan, task, config)
     return _claude(plan, model_client, task, config)
+
+
+def _coding_cli(backend: str, plan: Plan, task: Task, config: Config) -> Agent:
+    """A Claude Code or Codex agent (docs/coding-agents.md): the model from the plan's
+    model table through ``models.<name>``, unless the CLI's table names one."""
+    settings = config.cli[backend]
+    assignment = plan.model_for(task.id)
+    name = assignment.model if assignment else "Sonnet 4"
+    model = config.models.get(name) or config.models["Sonnet 4"]
+    common: dict[str, Any] = {
+        "program": settings.program,
+        "model": settings.model or model.id,
+        "plan_dir": config.plan_dir,
+        "transcript": config.state_dir / "transcripts" / f"{task.id}.cli.jsonl",
+        "redact": _redactor(),
+        "mode": settings.mode,
+        "args": settings.args,
+    }
+    if backend == "claude-code":
+        from agents.claude_code import ClaudeCodeAgent
+
+        return ClaudeCodeAgent(**common)
+    from agents.codex import CodexAgent
+
+    prices = settings.prices
+    price = Price(
+        prices.get("input_per_mtok", model.input_per_mtok),
+        prices.get("output_per_mtok", model.output_per_mtok),
+        0.0,
+        prices.get("cache_read_per_mtok", model.cache_read_per_mtok),
+    )
+    return CodexAgent(price=price, **common)
+
+
+def _redactor() -> Callable[[str], str]:
+    keys = [k for k in (api_key(), os.environ.get("OPENAI_API_KEY", "")) if len(k) >= 8]
+
+    def redact(text: str) -> str:
+        text = redact_text(text)
+        for key in keys:
+            text = text.replace(key, "[redacted]")
+        return text
+
+    return redact
 
 
 def _claude(plan: Plan, model_client: Callable[[], Any], task: Task, config: Config) -> Agent:
@@ -91,12 +138,7 @@ def _claude(plan: Plan, model_client: Callable[[], Any], task: Task, config: Con
         model.cache_write_per_mtok,
         model.cache_read_per_mtok,
     )
-    key = api_key()
-
-    def redact(text: str) -> str:
-        text = redact_text(text)
-        return text.replace(key, "[redacted]") if len(key) >= 8 else text
-
+    redact = _redactor()
     return ClaudeAgent(
         model_client(),
         model=model.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -336,3 +337,32 @@ async def test_a_dependencys_worktree_is_readable_but_not_writable(
     arch = claude_repo.parent / "repo-worktrees" / "arch"
     assert (arch / "docs/api.md").read_text() == "contract\n"
     assert git(claude_repo, "show", "feature/auth-oauth:docs/api.md").strip() == "contract"
+
+
+async def test_a_failing_gate_is_answered_by_the_model_and_fixed(
+    claude_repo: Path, messages_api: MessagesAPI
+) -> None:
+    """complete_task with a failing pytest gate comes back as an error naming the gate;
+    the model fixes the code and completes again, and the task is Completed."""
+    test = "from calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n"
+    messages_api.push(
+        message(
+            tool("write_file", path=".gitignore", content="junit.xml\n__pycache__/\n"),
+            tool("write_file", path="test_calc.py", content=test),
+            tool("write_file", path="calc.py", content="def add(a, b):\n    return a - b\n"),
+        ),
+        message(tool("complete_task", summary="calc")),
+        message(tool("write_file", path="calc.py", content="def add(a, b):\n    return a + b\n")),
+        message(tool("complete_task", summary="calc, fixed")),
+    )
+    python = json.dumps(sys.executable)
+    gate = (
+        f'[gates.tests]\nargv = [{python}, "-m", "pytest", "-q", "-p", "no:cacheprovider", '
+        '"--junitxml=junit.xml"]\nreport = "junit"\nfile = "junit.xml"\ntasks = ["T1"]\n'
+    )
+    await run_until(claude_repo, "task_completed", gate, task_id="T1")
+    assert status(claude_repo) == "Completed"
+    [refused] = tool_results(messages_api.requests[2])
+    assert refused["is_error"]
+    assert "not completed: Gate tests failed: failed 1, needs == 0" in refused["content"]
+    assert "a + b" in git(claude_repo, "show", "feature/auth-arch:calc.py")

@@ -3,6 +3,7 @@ merged with its dependencies' branches, all or nothing (docs/user-guide.md)."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -176,3 +177,25 @@ async def test_conflicting_alternatives_are_named_not_merged(plan_repo: Path) ->
         assert line in handoff.body
     assert "in auth.py" in brief
     assert "in auth.py" in handoff.body
+
+
+async def test_a_branch_made_before_a_crash_could_record_its_inputs_names_them_still(
+    plan_repo: Path,
+) -> None:
+    """T5's branch exists but the journal lost what it started from (a crash in between):
+    started again, Baton works it out again and T5's brief names the unmerged branches."""
+    toml = builders("auth.py", "auth.py", "auth.py").replace('T5 = "scripted"\n', "")
+    brief = plan_repo / ".baton/briefs/T5.md"
+    rec = Recorder()
+    async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
+        await rec.wait_for(lambda: "conflicts with" in read(brief), seconds=30)
+    db = sqlite3.connect(plan_repo / ".baton" / "journal.sqlite3")
+    with db:
+        db.execute("DELETE FROM marks WHERE key = 'inputs:T5'")
+    db.close()
+    brief.unlink()
+    rec = Recorder()
+    async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
+        await rec.wait_for(lambda: "## Constraints" in read(brief), seconds=30)
+    assert "T2 (feature/auth-oauth, worktree" in read(brief)
+    assert "conflicts with T3, T4 in auth.py" in read(brief)
