@@ -17,6 +17,7 @@ __all__ = [
     "approval",
     "decision_text",
     "go_no_go",
+    "has_summary",
     "is_placeholder",
     "merge_strategy",
     "set_go_no_go",
@@ -85,6 +86,12 @@ def is_placeholder(value: str) -> bool:
     """An empty Decision, a dash, ``TBD`` or the template's ``[OAuth 2.0 / JWT / ...]``."""
     v = value.strip().strip("*_").strip()
     return v.casefold() in _PLACEHOLDERS or (v.startswith("[") and v.endswith("]"))
+
+
+def has_summary(plan: Plan) -> bool:
+    """Whether the plan has an Integration Summary section to write the verdict into."""
+    src = _source(plan)
+    return src is not None and _section(src[0], src[1], "integration summary") is not None
 
 
 def go_no_go(plan: Plan) -> str | None:

@@ -23,6 +23,7 @@ from protocol.integration import (
     approval,
     decision_text,
     go_no_go,
+    has_summary,
     is_placeholder,
     merge_strategy,
 )
@@ -197,8 +198,8 @@ def go_no_go_actions(plan: Plan, gates: GateResults) -> list[Action]:
     (once: the runtime's journal knows when it was done)."""
     verdict = decide_go_no_go(plan, gates)
     header = plan.header.get("Status")
-    if header is not None and header.value.casefold() == "completed":
-        return []
+    if not has_summary(plan) or (header is not None and header.value.casefold() == "completed"):
+        return []  # nowhere to write it (a plan of another shape), or done
     integrate: list[Action] = []
     if verdict.go and verdict.selected is not None:
         integrate.append(

@@ -153,7 +153,7 @@ class Reconciler:
                 if plan_status(plan) == PLAN_INTEGRATION:
                     gates = {t.id: await gate_results(s, t.id) for t in plan.tasks}
                     decided = await self._executor.apply(go_no_go_actions(plan, gates))
-                    if decided is not None:
+                    if decided is not None and decided != text:
                         text, digest = decided, _digest(decided.encode("utf-8"))
                         continue  # decide on what is on disk now
                 self._check_done(plan)
