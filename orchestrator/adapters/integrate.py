@@ -16,11 +16,20 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Integrated", "Stopped", "Work", "archive", "cleanup", "integrate", "own_commits"]
+__all__ = [
+    "Integrated",
+    "Stopped",
+    "Work",
+    "archive",
+    "cleanup",
+    "head_of",
+    "integrate",
+    "own_commits",
+]
 
 _BATON = ("-c", "user.name=Baton", "-c", "user.email=baton@localhost", "-c", "commit.gpgSign=false")
 
@@ -101,9 +110,15 @@ def _dirty(repo: Path, old: str, new: str) -> list[str]:
 
 
 def integrate(
-    repo: Path, base: str, works: Sequence[Work], strategy: str = "cherry-pick", message: str = ""
+    repo: Path,
+    base: str,
+    works: Sequence[Work],
+    strategy: str = "cherry-pick",
+    message: str = "",
+    before_move: Callable[[Integrated], None] | None = None,
 ) -> Integrated | Stopped:
-    """Put ``works``' own commits, in the order given, on top of ``base``."""
+    """Put ``works``' own commits, in the order given, on top of ``base``; ``before_move``
+    is told the move just before the base branch moves (to journal it)."""
     cleanup(repo)
     old = _out(repo, "rev-parse", "--verify", f"refs/heads/{base}^{{commit}}")
     works = [w for w in works if _exists(repo, w.branch)]
@@ -136,6 +151,8 @@ def integrate(
         dirty = _dirty(repo, old, new)
         if dirty:
             return Stopped("dirty", tuple(dirty), tuple(commits))
+    if before_move is not None:
+        before_move(Integrated(old, new, tuple(commits)))
     moved = _git(repo, "update-ref", f"refs/heads/{base}", new, old, check=False)
     if moved.returncode != 0:
         return Stopped("moved", (), tuple(commits), moved.stderr.strip())
@@ -158,3 +175,8 @@ def archive(repo: Path, branch: str, message: str) -> str | None:
     if _git(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}", check=False).returncode:
         _git(repo, "tag", "-a", "-m", message, tag, f"refs/heads/{branch}")
     return tag
+
+
+def head_of(repo: Path, base: str) -> str:
+    """The commit ``base`` names now."""
+    return _out(repo, "rev-parse", "--verify", f"refs/heads/{base}^{{commit}}")

@@ -13,7 +13,14 @@ from pathlib import Path
 import anyio
 
 from orchestrator.adapters.clock import iso
-from orchestrator.adapters.integrate import Integrated, Stopped, Work, archive, integrate
+from orchestrator.adapters.integrate import (
+    Integrated,
+    Stopped,
+    Work,
+    archive,
+    head_of,
+    integrate,
+)
 from orchestrator.adapters.worktrees import WorktreeError
 from orchestrator.decisions.actions import (
     Action,
@@ -33,6 +40,7 @@ __all__ = ["REPORT_FILE", "integration_plan", "run_integration"]
 REPORT_FILE = "INTEGRATION_REPORT.md"
 _DONE_KEY = "integration:done"
 _INTENT_KEY = "integration:intent"
+_MOVE_KEY = "integration:move"  # the base's old and new head, journaled just before it moves
 _DELIVERED = ("selected implementation merged", "alternative implementations archived")
 
 
@@ -82,9 +90,18 @@ async def run_integration(s: Services, plan: Plan, a: Integrate) -> list[Action]
     works = integration_plan(plan, a.alternatives)
     intent = {"selected": a.selected, "alternatives": list(a.alternatives), "base": base}
     await s.journal.mark(_INTENT_KEY, json.dumps(intent))
-    result = await anyio.to_thread.run_sync(
-        lambda: integrate(repo, base, works, a.strategy, f"Integrate {a.selected}")
-    )
+    result: Integrated | Stopped | None = await _moved_before(s, repo, base)
+
+    def journal_move(move: Integrated) -> None:
+        value = json.dumps({"old": move.old, "new": move.new, "commits": list(move.commits)})
+        anyio.from_thread.run(s.journal.set_mark, _MOVE_KEY, value)
+
+    if result is None:
+        result = await anyio.to_thread.run_sync(
+            lambda: integrate(
+                repo, base, works, a.strategy, f"Integrate {a.selected}", journal_move
+            )
+        )
     now = iso(s.clock.now())
     if isinstance(result, Stopped):
         return _stopped(a, result, now)
@@ -113,6 +130,18 @@ async def run_integration(s: Services, plan: Plan, a: Integrate) -> list[Action]
         Report("integrated", fields),
         Notify("integrated", f"{a.selected} integrated into {base}", fields),
     ]
+
+
+async def _moved_before(s: Services, repo: Path, base: str) -> Integrated | None:
+    """The move a crash interrupted after the base branch moved, when it did."""
+    marks = await s.journal.marks(_MOVE_KEY)
+    if not marks:
+        return None
+    move = json.loads(marks[_MOVE_KEY])
+    head = await anyio.to_thread.run_sync(head_of, repo, base)
+    if head != move["new"]:
+        return None  # it did not move (or moved on since): integrate again
+    return Integrated(move["old"], move["new"], tuple(move["commits"]))
 
 
 def _stopped(a: Integrate, r: Stopped, now: str) -> list[Action]:
