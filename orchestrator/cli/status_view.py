@@ -15,6 +15,7 @@ from orchestrator.gates.run import summarize
 from protocol import BlockerEntry, Message, ProtocolError, critical_path, ready_tasks, waves
 from protocol._model import STATUSES, Plan
 from protocol.blockers import entry_key
+from protocol.integration import go_no_go
 from protocol.plan import agent_id
 
 # Mermaid classes per status; the critical path gets a thick outline on top.
@@ -161,6 +162,7 @@ def status_data(
         "valid": True,
         "project": plan.header["Project"].value if "Project" in plan.header else None,
         "status": plan.header["Status"].value if "Status" in plan.header else None,
+        "go_no_go": go_no_go(plan),
         "counts": counts,
         "tasks": [
             {
@@ -282,6 +284,8 @@ def status_text(inputs: Inputs, **timers: Any) -> str:
     out = [f"{data['project'] or inputs.plan_path}  —  plan status: {data['status'] or '?'}"]
     counts = ", ".join(f"{n} {s}" for s, n in data["counts"].items() if n)
     out.append(f"{len(data['tasks'])} tasks: {counts}")
+    if data["go_no_go"]:
+        out.append(f"Go/No-Go: {data['go_no_go']}")
     out.append("")
     width = max([5, *(len(t["gates"] or "-") for t in data["tasks"])])
     out.append(

@@ -18,7 +18,9 @@ PLAN = "MULTI_AGENT_PLAN.md"
 PLACEHOLDER = "**Decision:** [OAuth 2.0 / JWT / Session-based]"
 
 
-async def test_no_recommendation_is_no_go_until_a_person_decides(plan_repo: Path) -> None:
+async def test_no_recommendation_is_no_go_until_a_person_decides(
+    plan_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rec = Recorder()
     config = make_config(plan_repo, FAST_SCRIPT, agents="scripted")
     with anyio.fail_after(60):
@@ -62,6 +64,10 @@ async def test_no_recommendation_is_no_go_until_a_person_decides(plan_repo: Path
     assert "- Go/No-Go: GO" in report
     assert "baton/archive/feature/auth-oauth" in report
     assert not (plan_repo / ".git" / "CHERRY_PICK_HEAD").exists()
+    assert main(["status", "--dir", str(plan_repo)]) == 0
+    shown = capsys.readouterr().out
+    assert "plan status: Completed" in shown
+    assert "Go/No-Go: GO" in shown
 
 
 def with_blocker(text: str, severity: str) -> str:
