@@ -146,6 +146,13 @@ class WriteGoNoGo:
 
 
 @dataclass(frozen=True)
+class WriteComparison:
+    """Fill the Integration Summary's per-approach cells still ``-`` with gate numbers."""
+
+    values: Mapping[str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
 class Integrate:
     """On GO: integrate the selected work into the base branch, archive the alternatives
     and finish the plan (journaled by :mod:`orchestrator.runtime.integration`)."""
@@ -228,6 +235,7 @@ Action = (
     | TickChecklist
     | WriteMetrics
     | WriteGoNoGo
+    | WriteComparison
     | Integrate
     | SendMessage
     | Escalate

@@ -17,8 +17,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.decisions.actions import Action, Integrate, Notify, Report, WriteGoNoGo
+from orchestrator.decisions.actions import (
+    Action,
+    Integrate,
+    Notify,
+    Report,
+    WriteComparison,
+    WriteGoNoGo,
+)
 from protocol import COMPLETED, Plan, Task
+from protocol.comparison import METRIC_OF, approach_tables
 from protocol.integration import (
     approval,
     decision_text,
@@ -34,6 +42,7 @@ __all__ = [
     "NO_GO",
     "Verdict",
     "alternatives",
+    "comparison_values",
     "decide_go_no_go",
     "go_no_go_actions",
     "select",
@@ -192,6 +201,30 @@ def decide_go_no_go(plan: Plan, gates: GateResults) -> Verdict:
     return Verdict(GO, (), ids, rejected)
 
 
+def comparison_values(plan: Plan, gates: GateResults) -> dict[str, dict[str, str]]:
+    """Per approach row of the Integration Summary's tables, the gate numbers of the task its
+    name matches (as a Decision would): ``{"JWT": {"p95": "42", "high": "0"}}``."""
+    out: dict[str, dict[str, str]] = {}
+    grouped = [t for t in plan.tasks if t.group]
+    for table in approach_tables(plan):
+        i = table.column("Approach")
+        assert i is not None
+        for row in table.rows:
+            name = row.cells[i].value if i < len(row.cells) else ""
+            words = _words(name)
+            found = [t for t in grouped if words and words <= _words(f"{t.description} {t.branch}")]
+            if len(found) != 1:
+                continue
+            numbers: dict[str, str] = {}
+            for r in gates.get(found[0].id, ()):
+                for k, v in (r.get("numbers") or {}).items():
+                    if k in METRIC_OF.values():
+                        numbers[k] = f"{float(v):g}"
+            if numbers:
+                out[name] = numbers
+    return out
+
+
 def go_no_go_actions(plan: Plan, gates: GateResults) -> list[Action]:
     """Write the verdict's line when it changed, log ``go_no_go_decided`` and, when a
     person must act, run the notify hook; on GO (or an approved caution), integrate
@@ -202,6 +235,9 @@ def go_no_go_actions(plan: Plan, gates: GateResults) -> list[Action]:
         return []  # nowhere to write it (a plan of another shape), or done
     integrate: list[Action] = []
     if verdict.go and verdict.selected is not None:
+        values = comparison_values(plan, gates)
+        if values:
+            integrate.append(WriteComparison(values))
         integrate.append(
             Integrate(verdict.selected, verdict.alternatives, merge_strategy(plan), verdict.line)
         )

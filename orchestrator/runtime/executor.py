@@ -47,6 +47,7 @@ from orchestrator.decisions.actions import (
     StopAgent,
     SyncLogStatus,
     TickChecklist,
+    WriteComparison,
     WriteGoNoGo,
     WriteMetrics,
     handoff_key,
@@ -204,6 +205,8 @@ class Executor:
                 batch.edits.append(pw.metrics(values))
             case WriteGoNoGo(value, box):
                 batch.edits.append(pw.go_no_go(value, box))
+            case WriteComparison(values):
+                batch.edits.append(pw.comparison(values))
             case Integrate():
                 plan = s.plan()
                 if plan is not None:

@@ -32,6 +32,7 @@ from protocol import (
     set_status,
 )
 from protocol.blockers import entry_key
+from protocol.comparison import set_comparison
 from protocol.integration import set_go_no_go, set_plan_line
 from protocol.retro import set_metrics
 
@@ -319,3 +320,12 @@ def plan_line(prefix: str, line: str) -> PlanEdit:
         return set_plan_line(text, plan, prefix, line)
 
     return PlanEdit(fn, f"plan line {prefix}")
+
+
+def comparison(values: Mapping[str, Mapping[str, str]]) -> PlanEdit:
+    """Fill the per-approach comparison cells still empty."""
+
+    def fn(text: str, plan: Plan) -> str:
+        return set_comparison(text, plan, values)
+
+    return PlanEdit(fn, "comparison tables")

@@ -7,16 +7,24 @@ from typing import Any
 
 import pytest
 
-from orchestrator.decisions.actions import Integrate, Notify, Report, WriteGoNoGo
+from orchestrator.decisions.actions import (
+    Integrate,
+    Notify,
+    Report,
+    WriteComparison,
+    WriteGoNoGo,
+)
 from orchestrator.decisions.go_no_go import (
     CAUTION,
     GO,
     NO_GO,
+    comparison_values,
     decide_go_no_go,
     go_no_go_actions,
     select,
 )
 from protocol import Plan, add_blocker_entry, parse_plan
+from protocol.comparison import set_comparison
 from protocol.integration import APPROVAL_TEXT, set_go_no_go
 
 TEMPLATE = (Path(__file__).parents[2] / "fixtures" / "plans" / "template.md").read_text(
@@ -170,3 +178,21 @@ def test_the_actions_write_the_line_once() -> None:
     assert [type(a) for a in again] == [WriteGoNoGo, Report, Integrate]
     assert again[0].value == "GO"  # type: ignore[union-attr]
     assert again[2] == Integrate("T3", ("T2", "T4"), "cherry-pick", "GO")
+
+
+def test_on_go_the_comparison_tables_get_each_approachs_numbers() -> None:
+    bench = gate("bench", True, check="other", numbers={"p95": 42.0, "throughput": 1200.0})
+    sec = gate("audit", True, check="security", numbers={"critical": 0, "high": 0, "low": 3})
+    plan = parse_plan(ready())
+    gates = {"T3": [bench, sec], "T2": [gate("bench", True, numbers={"p95": 80.0})]}
+    values = comparison_values(plan, gates)
+    assert values == {
+        "JWT": {"p95": "42", "throughput": "1200", "critical": "0", "high": "0", "low": "3"},
+        "OAuth 2.0": {"p95": "80"},
+    }
+    actions = go_no_go_actions(plan, gates)
+    assert WriteComparison(values) in actions
+    text = set_comparison(ready(), plan, values)
+    assert "| JWT | - | 42 | 1200 | - |" in text
+    assert "| JWT | 0 | 0 | - | 3 | - |" in text
+    assert "| OAuth 2.0 | - | 80 | - | - |" in text
