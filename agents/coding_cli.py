@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from agents.command import (
     _describe_exit,
     _feed,
     _Output,
-    command_environment,
+    spawn,
 )
 from agents.streams import Seen, head
 
@@ -236,25 +235,9 @@ class CodingCliAgent(CommandAgent):
     async def _process(
         self, ctx: AgentContext, argv: list[str], stdin: str
     ) -> tuple[Run | None, list[str]]:
-        brief = ctx.brief
-        environ = os.environ if self.environ is None else self.environ
-        try:
-            with anyio.CancelScope(shield=True):
-                process = await anyio.open_process(
-                    argv,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    cwd=brief.worktree,
-                    env=command_environment(brief, self.plan_dir, environ),
-                    start_new_session=True,
-                )
-        except OSError as exc:
-            reason = f"could not start {self.program}: {exc.strerror or exc}"
-            log.warning("agent_command_not_started", program=self.program, reason=reason)
-            await ctx.fail(reason)
+        process = await spawn(ctx, argv, self.plan_dir, self.environ)
+        if process is None:
             return None, []
-        log.info("agent_command_started", program=self.program, pid=process.pid)
         await ctx.remember("pid", str(process.pid))
         run = Run()
         assert process.stdout is not None

@@ -47,6 +47,36 @@ _DRAIN_SECONDS = 2.0
 _MAX_REASON_CHARS = 180
 
 
+async def spawn(
+    ctx: AgentContext, argv: Sequence[str], plan_dir: Path, environ: Mapping[str, str] | None
+) -> Process | None:
+    """Start ``argv`` in the task's worktree, in a process group of its own, with the small
+    environment; on failure to start, fail the task and return None."""
+    program = argv[0]
+    try:
+        # Shielded: a cancellation halfway through starting would leave a process we
+        # hold no handle to. It is delivered at the next checkpoint instead.
+        with anyio.CancelScope(shield=True):
+            process = await anyio.open_process(
+                list(argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=ctx.brief.worktree,
+                env=command_environment(
+                    ctx.brief, plan_dir, os.environ if environ is None else environ
+                ),
+                start_new_session=True,
+            )
+    except OSError as exc:
+        reason = f"could not start {program}: {exc.strerror or exc}"
+        log.warning("agent_command_not_started", program=program, reason=reason)
+        await ctx.fail(reason)
+        return None
+    log.info("agent_command_started", program=program, pid=process.pid)
+    return process
+
+
 def command_environment(
     brief: TaskBrief, plan_dir: Path, environ: Mapping[str, str]
 ) -> dict[str, str]:
@@ -139,27 +169,10 @@ class CommandAgent:
 
     async def run(self, ctx: AgentContext) -> None:
         brief = ctx.brief
-        environ = os.environ if self.environ is None else self.environ
         program = self.argv[0]
-        try:
-            # Shielded: a cancellation halfway through starting would leave a process we
-            # hold no handle to. It is delivered at the next checkpoint instead.
-            with anyio.CancelScope(shield=True):
-                process = await anyio.open_process(
-                    self.argv,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    cwd=brief.worktree,
-                    env=command_environment(brief, self.plan_dir, environ),
-                    start_new_session=True,
-                )
-        except OSError as exc:
-            reason = f"could not start {program}: {exc.strerror or exc}"
-            log.warning("agent_command_not_started", program=program, reason=reason)
-            await ctx.fail(reason)
+        process = await spawn(ctx, self.argv, self.plan_dir, self.environ)
+        if process is None:
             return
-        log.info("agent_command_started", program=program, pid=process.pid)
         assert process.stdout is not None
         assert process.stderr is not None
         outputs = (

@@ -19,9 +19,11 @@ from orchestrator.decisions.actions import (
     AdoptTask,
     BudgetExhausted,
     FinishTask,
+    RecordBlocker,
     ResetTask,
     ResumeTask,
     SetPlanStatus,
+    SetTaskStatus,
     StartTask,
     StopAgent,
     SyncLogStatus,
@@ -33,6 +35,7 @@ from protocol import (
     IN_PROGRESS,
     NOT_STARTED,
     Plan,
+    Task,
     ready_tasks,
 )
 from protocol.plan import agent_id
@@ -124,16 +127,36 @@ def _starts(plan: Plan, state: RunState, limits: Limits, busy: int, now: str) ->
         candidates.append(task)
     if not candidates:
         return []
-    if limits.budget_usd is not None and state.spent_usd >= limits.budget_usd:
-        return [
-            BudgetExhausted(state.spent_usd, limits.budget_usd, tuple(t.id for t in candidates))
-        ]
     free = max(0, limits.max_agents - busy)
-    out: list[Action] = []
+    if limits.budget_usd is not None and state.spent_usd >= limits.budget_usd:
+        spent, budget = state.spent_usd, limits.budget_usd
+        out: list[Action] = [BudgetExhausted(spent, budget, tuple(t.id for t in candidates))]
+        for task in candidates[:free]:  # the tasks that would start now wait for a person
+            out += _budget_blocker(plan, task, spent, budget, now)
+        return out
+    out = []
     for task in candidates[:free]:
         ts = state.tasks.get(task.id, TaskState())
         out.append(StartTask(task.id, ts.attempt + 1, agent_id(plan, task), now))
     return out
+
+
+def _budget_blocker(plan: Plan, task: Task, spent: float, budget: float, now: str) -> list[Action]:
+    """Block a ready task the spent budget keeps from starting, with a Resource blocker."""
+    fields = {
+        "Severity": "High",
+        "Blocker Type": "Resource",
+        "Description": f"The run's budget is spent (${spent:.2f} of ${budget:.2f}); "
+        "the task was not started.",
+        "Required Resolution": "Raise the budget (baton.toml budget_usd or the plan's "
+        "Constraints), then set this task back to Not Started.",
+        "Escalation": "Yes - only a person can raise the budget",
+    }
+    when = now[:16].replace("T", " ")
+    return [
+        RecordBlocker(task.id, agent_id(plan, task), when, fields),
+        SetTaskStatus(task.id, BLOCKED, (NOT_STARTED,)),
+    ]
 
 
 def plan_status(plan: Plan) -> str | None:

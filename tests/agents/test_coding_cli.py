@@ -216,13 +216,12 @@ async def test_a_spent_budget_stops_a_running_cli_and_blocks_its_task(
 
 async def test_no_budget_left_means_no_start(plan_repo: Path, standin: Any) -> None:
     folder = standin(claude_ok())
-    rec = Recorder()
-    with capture_logs() as logs:
-        cfg = make_config(plan_repo, "budget_usd = 0\n", agents="claude-code")
-        async with running_daemon(cfg, rec):
-            await rec.wait_for(lambda: any(e.get("reason") == "budget_exhausted" for e in logs))
+    logs = await run_until(plan_repo, "claude-code", "budget_usd = 0\n", "Blocked")
     assert calls(folder) == []
-    assert t1(plan_repo)[0] == "Not Started"
+    assert any(e.get("reason") == "budget_exhausted" for e in logs)
+    plan = (plan_repo / PLAN).read_text()
+    assert "**Blocker Type:** Resource" in plan
+    assert "the task was not started" in plan
 
 
 async def test_claude_code_at_its_budget_blocks_the_task(plan_repo: Path, standin: Any) -> None:

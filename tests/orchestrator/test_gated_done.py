@@ -15,6 +15,7 @@ import pytest
 from orchestrator.cli import main
 from protocol import parse_messages, parse_plan
 from tests.orchestrator.conftest import Recorder, make_config, running_daemon, watching
+from tests.orchestrator.test_briefs import handoff_of
 
 GATE = f"""
 [gates]
@@ -61,10 +62,13 @@ async def test_a_failing_gate_is_fixed_in_one_round(
     toml = config(plan_repo, IGNORE, TEST, WRONG, '{ complete = "first try" }', RIGHT)
     rec = Recorder()
     async with running_daemon(make_config(plan_repo, toml), rec), watching(plan_repo, rec):
-        await rec.wait_for(lambda: rec.seen("task_completed", task_id="T1"), seconds=60)
+        await rec.wait_for(lambda: handoff_of(plan_repo, "T1") is not None, seconds=60)
     status, notes = t1(plan_repo)
     assert status == "Completed"
     assert "gates: tests 1/1" in notes
+    handoff = handoff_of(plan_repo, "T1")
+    assert handoff is not None
+    assert "- [x] Tests passing (gate tests: tests 1/1)" in handoff.body
     [left] = [f["items"] for e, f in rec.events if e == "gate_thresholds_left_to_people"]
     assert "Code review approved by 1+ reviewers" in left
     assert rec.seen("gate_failed", task_id="T1", gate="tests", round=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orchestrator.decisions.actions import RecordBlocker, SetTaskStatus
 from orchestrator.decisions.scheduler import (
     AdoptTask,
     BudgetExhausted,
@@ -20,7 +21,15 @@ from orchestrator.decisions.scheduler import (
     TaskState,
     decide,
 )
-from protocol import Plan, parse_plan, set_cell, set_header_field, set_log_cells
+from protocol import (
+    BLOCKED,
+    NOT_STARTED,
+    Plan,
+    parse_plan,
+    set_cell,
+    set_header_field,
+    set_log_cells,
+)
 
 TEMPLATE = (Path(__file__).parent.parent / "fixtures" / "plans" / "template.md").read_text(
     encoding="utf-8"
@@ -82,6 +91,18 @@ def test_budget_spent_starts_nothing() -> None:
     actions = decide(plan, RunState(spent_usd=5.0), Limits(budget_usd=5.0), NOW)
     assert kinds(actions, StartTask) == []
     assert kinds(actions, BudgetExhausted) == [BudgetExhausted(5.0, 5.0, ("T1",))]
+    assert SetTaskStatus("T1", BLOCKED, (NOT_STARTED,)) in actions
+    (blocker,) = kinds(actions, RecordBlocker)
+    assert blocker.fields["Blocker Type"] == "Resource"  # type: ignore[attr-defined]
+    assert "$5.00 of $5.00" in blocker.fields["Description"]  # type: ignore[attr-defined]
+
+
+def test_budget_blocked_task_is_left_to_a_person() -> None:
+    """Once Blocked for the budget, the task is held as a person's, not started or blocked again."""
+    plan = plan_with(T1="Blocked")
+    actions = decide(plan, RunState(spent_usd=5.0), Limits(budget_usd=5.0), NOW)
+    assert kinds(actions, StartTask) == []
+    assert kinds(actions, RecordBlocker) == []
 
 
 def test_person_reruns_a_completed_task() -> None:
