@@ -1,6 +1,6 @@
 """Running one gate on a task's worktree and judging its numbers (docs/user-guide.md,
 "Quality gates"): the argv (never a shell line) runs in the worktree with a time limit, its
-output goes to ``<out>/<gate>.<round>.log``, its report is read and copied beside it, and
+output goes to ``<out>/<gate>.<round>.log``, its report is moved beside it and read, and
 each threshold is checked."""
 
 from __future__ import annotations
@@ -124,13 +124,14 @@ async def run_gate(
         why = f"timed out after {spec.timeout_seconds:g}s"
         return outcome(False, [why])
     try:
-        numbers = await anyio.to_thread.run_sync(read_report, spec.report, report, code)
+        kept = None
+        if report is not None:
+            kept = out / f"{spec.name}.{round_}{report.suffix}"
+            await anyio.to_thread.run_sync(_take_report, report, worktree, kept)
+        numbers = await anyio.to_thread.run_sync(read_report, spec.report, kept, code)
     except ReportError as exc:
         why = f"{exc} (exit status {code})"
         return outcome(False, [why], {"exit_code": float(code)})
-    if report is not None:
-        kept = out / f"{spec.name}.{round_}{report.suffix}"
-        await anyio.to_thread.run_sync(shutil.copyfile, report, kept)
     failed = []
     for t in applicable(spec, plan, numbers):
         if t.metric not in numbers:
@@ -138,6 +139,16 @@ async def run_gate(
         elif not t.holds(numbers[t.metric]):
             failed.append(f"{t.metric} {numbers[t.metric]:g}, needs {t.op} {t.value:g}")
     return outcome(not failed, failed, numbers)
+
+
+def _take_report(report: Path, worktree: Path, kept: Path) -> None:
+    """Move the report out of the worktree to ``kept``: the agent's next commit must not pick
+    it up, and a report that is a symlink or lies outside the worktree is never read."""
+    if not report.exists() and not report.is_symlink():
+        raise ReportError(f"no report at {report}")
+    if report.is_symlink() or not report.resolve().is_relative_to(worktree.resolve()):
+        raise ReportError(f"{report.name} is not a file inside the worktree")
+    shutil.move(report, kept)
 
 
 async def _run(

@@ -57,6 +57,26 @@ async def test_pytest_junit_gate_counts_tests(project: Path, tmp_path: Path) -> 
     assert outcome.summary == "tests 2/2"
     assert (tmp_path / "out" / "tests.1.xml").exists()
     assert "2 passed, 1 skipped" in (tmp_path / "out" / "tests.1.log").read_text()
+    assert not (project / "junit.xml").exists()  # moved out: the agent's next commit misses it
+
+
+async def test_a_report_that_is_a_symlink_out_of_the_worktree_is_never_read(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "w").mkdir()
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"p95": 1}')
+    script = f"import os; os.symlink({str(secret)!r}, 'b.json')"
+    outcome = await run_gate(
+        gate("bench", PY, "-c", script, report="json", file="b.json"),
+        tmp_path / "w",
+        tmp_path / "o",
+        1,
+    )
+    assert not outcome.passed
+    assert outcome.failed == ("b.json is not a file inside the worktree (exit status 0)",)
+    assert secret.read_text() == '{"p95": 1}'
+    assert not list((tmp_path / "o").glob("bench.1.json"))
 
 
 async def test_a_failing_test_fails_the_gate_with_its_numbers(
