@@ -137,3 +137,37 @@ async def test_critical_blocks_caution_waits_for_baton_approve(
     assert "- [x] Approve integration with caution — ok by me" in path.read_text(encoding="utf-8")
     assert git(plan_repo, "rev-parse", "main") != before
     assert "work/T3.md" in git(plan_repo, "ls-tree", "-r", "--name-only", "main")
+
+
+async def test_a_conflict_stops_with_a_blocker_entry_and_the_base_untouched(
+    plan_repo: Path,
+) -> None:
+    config = make_config(plan_repo, FAST_SCRIPT, agents="scripted")
+    with anyio.fail_after(60):
+        assert await Daemon(config, progress=Recorder(), exit_when_done=True).run() == 0
+    # Someone put their own work/T3.md on main meanwhile: T3's commit conflicts with it.
+    (plan_repo / "work").mkdir()
+    (plan_repo / "work" / "T3.md").write_text("someone else's\n", encoding="utf-8")
+    git(plan_repo, "add", "work/T3.md")
+    git(plan_repo, "commit", "-q", "-m", "main: T3 notes")
+    before = git(plan_repo, "rev-parse", "main")
+    path = plan_repo / PLAN
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    rec = Recorder()
+    async with running_daemon(config, rec):
+        path.write_text(text, "utf-8")
+        await rec.wait_for(lambda: rec.seen("integration_stopped"))
+        await rec.wait_for(lambda: rec.seen("go_no_go_decided", outcome="NO-GO"))
+    stopped = next(f for e, f in rec.events if e == "integration_stopped")
+    assert (stopped["reason"], stopped["files"]) == ("conflict", ["work/T3.md"])
+    assert git(plan_repo, "rev-parse", "main") == before
+    status = git(plan_repo, "status", "--porcelain", "--untracked-files=no")
+    assert status.strip() == "M MULTI_AGENT_PLAN.md"  # only Baton's plan; no pick half done
+    plan = parse_plan(path.read_text(encoding="utf-8"))
+    entry = next(b for b in plan.blockers if b.fields.get("Blocker Type") == "Integration")
+    assert entry.escalate
+    assert "work/T3.md" in entry.fields["Description"]
+    assert plan.header["Status"].value == "Integration"
+    assert go_no_go(plan) == "NO-GO — open High blocker of T3"
+    assert not git(plan_repo, "tag", "--list", "baton/archive/*")
