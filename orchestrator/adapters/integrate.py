@@ -48,6 +48,7 @@ class Integrated:
     old: str
     new: str
     commits: tuple[str, ...]  # the commits integrated, oldest first (their originals)
+    checkout: str = ""  # why the base's checkout was not brought along, when it was not
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,9 @@ def integrate(
     if moved.returncode != 0:
         return Stopped("moved", (), tuple(commits), moved.stderr.strip())
     if on_base:
-        _git(repo, "read-tree", "-m", "-u", old, new, check=False)
+        done = _git(repo, "read-tree", "-m", "-u", old, new, check=False)
+        if done.returncode != 0:
+            return Integrated(old, new, tuple(commits), done.stderr.strip()[-300:])
     return Integrated(old, new, tuple(commits))
 
 

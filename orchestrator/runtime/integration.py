@@ -105,6 +105,8 @@ async def run_integration(s: Services, plan: Plan, a: Integrate) -> list[Action]
     now = iso(s.clock.now())
     if isinstance(result, Stopped):
         return _stopped(a, result, now)
+    if result.checkout:
+        s.report("base_checkout_not_updated", level="warning", reason=result.checkout)
     by_id = {t.id: t for t in plan.tasks}
     tags = []
     for task_id in a.alternatives:
