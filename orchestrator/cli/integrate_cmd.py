@@ -37,6 +37,8 @@ def _gates(config: Config) -> dict[str, list[dict[str, Any]]]:
         try:
             rows = db.execute("SELECT key, value FROM marks WHERE key LIKE 'gate_result:%'")
             marks = dict(rows.fetchall())
+            rows = db.execute("SELECT key, value FROM marks WHERE key LIKE 'gate_integration:%'")
+            at_integration = dict(rows.fetchall())
         finally:
             db.close()
     except sqlite3.Error:
@@ -47,7 +49,10 @@ def _gates(config: Config) -> dict[str, list[dict[str, Any]]]:
         order = (int(attempt), int(round_))
         if task_id not in last or order > last[task_id][0]:
             last[task_id] = (order, value)
-    return {t: json.loads(v) for t, (_, v) in last.items()}
+    out = {t: json.loads(v) for t, (_, v) in last.items()}
+    for key, value in sorted(at_integration.items()):  # the integration gates' results
+        out.setdefault(key.split(":")[1], []).append(json.loads(value))
+    return out
 
 
 def _base(config: Config) -> str:

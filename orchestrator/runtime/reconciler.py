@@ -31,6 +31,7 @@ from orchestrator.runtime.executor import Executor
 from orchestrator.runtime.faults import Faults
 from orchestrator.runtime.gating import gate_results
 from orchestrator.runtime.gating import pass_rate as gate_pass_rate
+from orchestrator.runtime.integration_gates import integration_gate_results
 from orchestrator.runtime.ledger import grouped, restore_edits
 from orchestrator.runtime.services import Services
 from protocol import (
@@ -152,6 +153,8 @@ class Reconciler:
                         continue  # decide on what is on disk now
                 if plan_status(plan) == PLAN_INTEGRATION:
                     gates = {t.id: await gate_results(s, t.id) for t in plan.tasks}
+                    for task_id, results in (await integration_gate_results(s, plan)).items():
+                        gates[task_id] = [*gates.get(task_id, ()), *results]
                     decided = await self._executor.apply(go_no_go_actions(plan, gates))
                     if decided is not None and decided != text:
                         text, digest = decided, _digest(decided.encode("utf-8"))

@@ -1,0 +1,81 @@
+"""The ``when = "integration"`` gates run once per approach at Integration, journaled, and
+their numbers fill the Integration Summary's tables (docs/user-guide.md, "From Integration
+to Completed"): real git repo, real daemon, real gate subprocesses."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import anyio
+
+from orchestrator.daemon import Daemon
+from protocol import parse_plan
+from protocol.integration import go_no_go
+from tests.orchestrator.conftest import FAST_SCRIPT, Recorder, make_config, running_daemon
+
+PLAN = "MULTI_AGENT_PLAN.md"
+PLACEHOLDER = "**Decision:** [OAuth 2.0 / JWT / Session-based]"
+BENCH = (
+    "import json, os; n = int(os.environ['BATON_TASK_ID'][1:]); "
+    "open('bench.json', 'w').write(json.dumps({'p50': n * 10, 'p95': n * 20, 'p99': n * 30}))"
+)
+SARIF = (
+    "import json; open('sec.sarif', 'w').write(json.dumps({'version': '2.1.0', 'runs': "
+    "[{'tool': {'driver': {'name': 'demo'}}, 'results': [{'ruleId': 'r', 'level': 'note'}]}]}))"
+)
+GATES = f"""
+[gates.bench]
+argv = [{json.dumps(sys.executable)}, "-c", {json.dumps(BENCH)}]
+report = "json"
+file = "bench.json"
+when = "integration"
+tasks = ["T2", "T3", "T4"]
+[gates.audit]
+argv = [{json.dumps(sys.executable)}, "-c", {json.dumps(SARIF)}]
+report = "sarif"
+file = "sec.sarif"
+when = "integration"
+tasks = ["T2", "T3", "T4"]
+"""
+
+
+def _marks(repo: Path) -> dict[str, str]:
+    db = sqlite3.connect(repo / ".baton" / "journal.sqlite3")
+    try:
+        rows = db.execute("SELECT key, value FROM marks WHERE key LIKE 'gate_integration:%'")
+        return dict(rows.fetchall())
+    finally:
+        db.close()
+
+
+async def test_integration_gates_fill_the_tables_and_run_once(plan_repo: Path) -> None:
+    config = make_config(plan_repo, FAST_SCRIPT + GATES, agents="scripted")
+    rec = Recorder()
+    with anyio.fail_after(60):
+        assert await Daemon(config, progress=rec, exit_when_done=True).run() == 0
+    ran = [f for e, f in rec.events if e == "gate_passed" and f.get("when") == "integration"]
+    assert sorted(f["task_id"] for f in ran) == sorted(["T2", "T2", "T3", "T3", "T4", "T4"])
+    marks = _marks(plan_repo)
+    assert len(marks) == 6
+    assert (plan_repo / ".baton" / "gates" / "T3" / "integration" / "bench.1.json").exists()
+
+    # A restart does not run them again; the Decision makes it GO with their numbers.
+    path = plan_repo / PLAN
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    rec = Recorder()
+    async with running_daemon(config, rec):
+        path.write_text(text, "utf-8")
+        await rec.wait_for(lambda: rec.seen("integrated"))
+    assert not [e for e, _ in rec.events if e in ("gate_passed", "gate_failed")]
+    assert _marks(plan_repo) == marks
+    plan = parse_plan(path.read_text(encoding="utf-8"))
+    assert go_no_go(plan) == "GO"
+    text = path.read_text(encoding="utf-8")
+    assert "| JWT | 30 | 60 | - | - |" in text
+    assert "| OAuth 2.0 | 20 | 40 | - | - |" in text
+    assert "| Session | 40 | 80 | - | - |" in text
+    assert "| JWT | 0 | 0 | 0 | 1 | - |" in text
