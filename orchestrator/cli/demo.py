@@ -21,9 +21,11 @@ from typing import Any, TextIO
 
 import anyio
 
+from orchestrator.cli.demo_gates import BENCH_PY, DEMO_INTEGRATION_GATES, SCAN_PY
 from orchestrator.config import load_config
 from orchestrator.daemon import Daemon
 from protocol import parse_plan
+from protocol.comparison import approach_tables
 from protocol.messages import NEW_MESSAGES_FILE
 
 DEMO_CONFIG = '''\
@@ -163,6 +165,10 @@ timeout_seconds = 120
 """
 
 
+_SHOWN = ("p50", "p95", "p99", "critical", "high", "medium", "low")
+_FILLED = ("p50 latency", "p95 latency", "critical", "high", "medium", "low")
+
+
 def template_text() -> str:
     return files("orchestrator").joinpath("templates/MULTI_AGENT_PLAN.md").read_text("utf-8")
 
@@ -183,10 +189,13 @@ def make_demo_repo(root: Path) -> Path:
     _git(repo, "config", "user.name", "Baton Demo")
     _git(repo, "config", "user.email", "demo@baton.invalid")
     (repo / "README.md").write_text("# auth-feature\n\nA repository for the Baton demo.\n")
-    (repo / ".gitignore").write_text(".baton/\njunit.xml\n__pycache__/\n")
+    (repo / ".gitignore").write_text(".baton/\njunit.xml\n__pycache__/\nbench.json\nscan.sarif\n")
+    (repo / "bench.py").write_text(BENCH_PY, encoding="utf-8")
+    (repo / "scan.py").write_text(SCAN_PY, encoding="utf-8")
     (repo / "MULTI_AGENT_PLAN.md").write_text(template_text(), encoding="utf-8")
     (repo / "INTER_AGENT_MESSAGES.md").write_text(NEW_MESSAGES_FILE, encoding="utf-8")
     gate = DEMO_GATE.format(python=json.dumps(sys.executable)) if _has_pytest() else ""
+    gate += DEMO_INTEGRATION_GATES.format(python=json.dumps(sys.executable))
     (repo / "baton.toml").write_text(DEMO_CONFIG + gate, encoding="utf-8")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "Plan for the Baton demo")
@@ -222,6 +231,11 @@ class _Printer:
             line = f"{fields.get('sender')}'s question answered by the orchestrator"
         elif event in ("blocker_resolved", "escalated", "sla_breached", "checklist_failed"):
             line = f"{event.replace('_', ' ')} {task}".strip()
+        elif event in ("gate_passed", "gate_failed") and fields.get("when") == "integration":
+            numbers = fields.get("numbers") or {}
+            shown = ", ".join(f"{k} {v:g}" for k, v in numbers.items() if k in _SHOWN)
+            verdict = "passed" if event == "gate_passed" else "FAILED"
+            line = f"{task} integration gate {fields.get('gate')} {verdict}: {shown or '-'}"
         elif event == "gate_failed":
             why = "; ".join(fields.get("failed") or ())
             line = f"{task} gate {fields.get('gate')} FAILED ({why}): sent back to fix"
@@ -301,4 +315,11 @@ def integration_problems(repo: Path) -> list[str]:
         out.append(f"archive tags: {tags}")
     if not (repo / "INTEGRATION_REPORT.md").exists():
         out.append("no INTEGRATION_REPORT.md")
+    for table in approach_tables(plan):  # the numbers the demo's gates give, per approach
+        columns = [i for i, h in enumerate(table.header) if h.strip().casefold() in _FILLED]
+        for row in table.rows:
+            cells = [row.cells[i].value.strip() for i in columns if i < len(row.cells)]
+            if not cells or any(c in ("", "-") for c in cells):
+                name = row.cells[0].value if row.cells else "?"
+                out.append(f"comparison row {name!r} not filled ({', '.join(cells)})")
     return out

@@ -34,6 +34,11 @@ def test_demo_completes_every_task(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "T2 gate tests FAILED (failed 1, needs == 0): sent back to fix" in out
     assert "T2 gate tests passed (round 2)" in out
     assert "T3 gate tests passed (round 1)" in out
+    # The integration gates give each approach its numbers, written into the tables.
+    assert "T3 integration gate bench passed: p50 12, p95 35, p99 60" in out
+    text = (tmp_path / "auth-feature" / "MULTI_AGENT_PLAN.md").read_text("utf-8")
+    assert "| JWT | 12 | 35 | - | - |" in text
+    assert "| Session | 0 | 0 | 1 | 1 | - |" in text
     worktrees = tmp_path / "auth-feature-worktrees"
     assert (worktrees / "jwt" / "test_contract.py").exists()  # T1's work, merged in
     assert not (worktrees / "oauth").exists()  # a rejected alternative's clean worktree
