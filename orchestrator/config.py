@@ -71,6 +71,7 @@ class Config:
     plan_file: str = PLAN_FILE
     messages_file: str = MESSAGES_FILE
     base_branch: str | None = None
+    merge_strategy: str = "cherry-pick"  # when the plan's Merge Strategy names none
     worktree_parent: Path | None = None
     max_agents: int | None = None
     budget_usd: float | None = None
@@ -147,34 +148,19 @@ def default_parent(repo_dir: Path) -> Path:
     return repo.parent / f"{repo.name}-worktrees"
 
 
+# fmt: off
 _TOP_KEYS = {
-    "plan_file",
-    "messages_file",
-    "base_branch",
-    "worktree_parent",
-    "max_agents",
-    "budget_usd",
-    "triage_sla_minutes",
-    "triage_reminder_minutes",
-    "debounce_ms",
-    "reconcile_seconds",
-    "agents",
-    "models",
-    "notify_command",
-    "command",
-    "scripts",
-    "orchestrator",
-    "max_turns",
-    "max_tokens",
-    "command_timeout_seconds",
-    "max_plan_mb",
-    "brief_max_bytes",
-    "inputs",
-    "gates",
+    "plan_file", "messages_file", "base_branch", "merge_strategy", "worktree_parent", "max_agents",
+    "budget_usd", "triage_sla_minutes", "triage_reminder_minutes", "debounce_ms",
+    "reconcile_seconds", "agents", "models", "notify_command", "command", "scripts",
+    "orchestrator", "max_turns", "max_tokens", "command_timeout_seconds", "max_plan_mb",
+    "brief_max_bytes", "inputs", "gates",
     *CLI_TABLES.values(),
 }
+# fmt: on
 
 INPUT_MODES = ("merge", "read")
+MERGES = ("cherry-pick", "merge", "squash")  # merge_strategy
 
 
 def api_key(environ: Mapping[str, str] | None = None) -> str:
@@ -226,6 +212,9 @@ def load_config(
         plan_file=_str(data, "plan_file", where, PLAN_FILE),
         messages_file=_str(data, "messages_file", where, MESSAGES_FILE),
         base_branch=data.get("base_branch") and _str(data, "base_branch", where, ""),
+        merge_strategy=_mode(
+            data.get("merge_strategy", "cherry-pick"), where, "merge_strategy", MERGES
+        ),
         worktree_parent=(
             (plan_dir / _str(data, "worktree_parent", where, "")).resolve()
             if worktree_parent
@@ -347,9 +336,9 @@ def _modes(inputs: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
     return {k: _mode(v, where, f"inputs.{key}.{k}") for k, v in _table(inputs, key, where).items()}
 
 
-def _mode(value: Any, where: str, key: str) -> str:
-    if value not in INPUT_MODES:
-        raise ConfigError(f"{where}: {key} must be one of {', '.join(INPUT_MODES)}, got {value!r}")
+def _mode(value: Any, where: str, key: str, choices: tuple[str, ...] = INPUT_MODES) -> str:
+    if value not in choices:
+        raise ConfigError(f"{where}: {key} must be one of {', '.join(choices)}, got {value!r}")
     return str(value)
 
 

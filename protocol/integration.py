@@ -147,19 +147,20 @@ def set_go_no_go(text: str, plan: Plan, value: str, *, approval_box: bool = Fals
     return out
 
 
-def merge_strategy(plan: Plan) -> str:
+def merge_strategy(plan: Plan, default: str = "cherry-pick") -> str:
     """``cherry-pick`` (the template's), ``squash`` or ``merge``, from the Merge Strategy
-    section's ``**Selected:**`` line; cherry-pick when it names none of them."""
+    section's ``**Selected:**`` line; ``default`` (``merge_strategy`` in ``baton.toml``)
+    when it names none of them."""
     try:
         _, _, m = _find(plan, "merge strategy", _SELECTED)
     except LookupError:
-        return "cherry-pick"
+        return default
     words = m["value"].casefold()
     if "cherry" in words:
         return "cherry-pick"
     if "squash" in words:
         return "squash"
-    return "merge" if "merge" in words else "cherry-pick"
+    return "merge" if "merge" in words else default
 
 
 def set_plan_line(text: str, plan: Plan, prefix: str, line: str) -> str:

@@ -1,7 +1,8 @@
 """Integrating the selected work into the base branch (docs/user-guide.md, "From
 Integration to Completed").
 
-The commits are cherry-picked (or squashed into one) in a temporary detached worktree at the
+The commits are cherry-picked (or squashed into one, or picked onto a side line and merged
+with ``--no-ff``, one merge commit per task) in a temporary detached worktree at the
 base branch's head, so nobody's checkout ever holds a CHERRY_PICK_HEAD; the base branch then
 moves by compare-and-swap (``update-ref <new> <old>``), so a commit someone made on it
 meanwhile is never lost; a checkout of the base branch in the repository is then brought
@@ -126,7 +127,8 @@ def integrate(
     works = [
         Work(w.task_id, w.branch, tuple(b for b in w.inputs if _exists(repo, b))) for w in works
     ]
-    commits = [c for w in works for c in own_commits(repo, old, w)]
+    per_work = [(w, own_commits(repo, old, w)) for w in works]
+    commits = [c for _, cs in per_work for c in cs]
     if not commits:
         return Integrated(old, old, ())
     scratch = scratch_path(repo)
@@ -135,13 +137,17 @@ def integrate(
         pick = ["cherry-pick", "--allow-empty", "--keep-redundant-commits"]
         if strategy == "squash":
             pick.append("--no-commit")
-        for c in commits:
-            done = _git(scratch, *pick, c, check=False)
-            if done.returncode != 0:
-                files = _out(scratch, "diff", "--name-only", "--diff-filter=U").splitlines()
-                _git(scratch, "cherry-pick", "--abort", check=False)
-                _git(scratch, "reset", "--hard", "--quiet", check=False)
-                return Stopped("conflict", tuple(files), (c,), done.stderr.strip()[-500:])
+        for w, cs in per_work:
+            start = _out(scratch, "rev-parse", "HEAD")
+            for c in cs:
+                done = _git(scratch, *pick, c, check=False)
+                if done.returncode != 0:
+                    files = _out(scratch, "diff", "--name-only", "--diff-filter=U").splitlines()
+                    _git(scratch, "cherry-pick", "--abort", check=False)
+                    _git(scratch, "reset", "--hard", "--quiet", check=False)
+                    return Stopped("conflict", tuple(files), (c,), done.stderr.strip()[-500:])
+            if strategy == "merge" and cs:
+                _merge_commit(scratch, start, w)
         if strategy == "squash":
             _git(scratch, "commit", "--allow-empty", "-m", message or "Integrate selected work")
         new = _out(scratch, "rev-parse", "HEAD")
@@ -162,6 +168,16 @@ def integrate(
         if done.returncode != 0:
             return Integrated(old, new, tuple(commits), done.stderr.strip()[-300:])
     return Integrated(old, new, tuple(commits))
+
+
+def _merge_commit(scratch: Path, start: str, work: Work) -> None:
+    """A merge commit of the task's own commits (just picked on top of ``start``) into
+    ``start``: its first parent is ``start``, its second the picked line, never a
+    fast-forward and never the task's branch itself (which holds its inputs' merges)."""
+    side = _out(scratch, "rev-parse", "HEAD")
+    _git(scratch, "checkout", "--quiet", "--detach", start)
+    message = f"Merge {work.task_id} ({work.branch})"
+    _git(scratch, "merge", "--no-ff", "--no-edit", "-m", message, side)
 
 
 def _exists(repo: Path, branch: str) -> bool:

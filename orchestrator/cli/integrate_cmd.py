@@ -81,7 +81,7 @@ def integrate_dry_run(args: argparse.Namespace, inputs: Inputs, config: Config) 
     if verdict.selected is None:
         return EXIT_NOTHING
     base = _base(config)
-    strategy = merge_strategy(plan)
+    strategy = merge_strategy(plan, config.merge_strategy)
     print(f"Would {strategy} into {base or '?'}, in this order:")
     for work in integration_plan(plan, verdict.alternatives):
         try:

@@ -47,6 +47,10 @@ CONFIG_TEXT = """\
 # The branch each task's worktree starts from. Default: the branch checked out here.
 #base_branch = "main"
 
+# How the selected work is integrated when the plan's Merge Strategy **Selected:** line
+# names no strategy: "cherry-pick" (default), "merge" or "squash".
+#merge_strategy = "cherry-pick"
+
 # Where the task worktrees go, relative to this directory. Default: ../<repo>-worktrees.
 #worktree_parent = "../project-worktrees"
 

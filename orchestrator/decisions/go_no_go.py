@@ -225,10 +225,11 @@ def comparison_values(plan: Plan, gates: GateResults) -> dict[str, dict[str, str
     return out
 
 
-def go_no_go_actions(plan: Plan, gates: GateResults) -> list[Action]:
+def go_no_go_actions(plan: Plan, gates: GateResults, strategy: str = "cherry-pick") -> list[Action]:
     """Write the verdict's line when it changed, log ``go_no_go_decided`` and, when a
     person must act, run the notify hook; on GO (or an approved caution), integrate
-    (once: the runtime's journal knows when it was done)."""
+    (once: the runtime's journal knows when it was done), by the plan's Merge Strategy, else
+    ``strategy`` (``merge_strategy`` in ``baton.toml``)."""
     verdict = decide_go_no_go(plan, gates)
     header = plan.header.get("Status")
     if not has_summary(plan) or (header is not None and header.value.casefold() == "completed"):
@@ -239,7 +240,12 @@ def go_no_go_actions(plan: Plan, gates: GateResults) -> list[Action]:
         if values:
             integrate.append(WriteComparison(values))
         integrate.append(
-            Integrate(verdict.selected, verdict.alternatives, merge_strategy(plan), verdict.line)
+            Integrate(
+                verdict.selected,
+                verdict.alternatives,
+                merge_strategy(plan, strategy),
+                verdict.line,
+            )
         )
     line = verdict.line
     if go_no_go(plan) == line:

@@ -155,7 +155,9 @@ class Reconciler:
                     gates = {t.id: await gate_results(s, t.id) for t in plan.tasks}
                     for task_id, results in (await integration_gate_results(s, plan)).items():
                         gates[task_id] = [*gates.get(task_id, ()), *results]
-                    decided = await self._executor.apply(go_no_go_actions(plan, gates))
+                    decided = await self._executor.apply(
+                        go_no_go_actions(plan, gates, config.merge_strategy)
+                    )
                     if decided is not None and decided != text:
                         text, digest = decided, _digest(decided.encode("utf-8"))
                         continue  # decide on what is on disk now

@@ -100,6 +100,35 @@ def test_squash_makes_one_commit(repo: Path) -> None:
     assert files_on(repo, "main") == {"PLAN.md", "arch.md", "jwt.py", "bench.md"}
 
 
+def test_merge_makes_one_merge_commit_per_task_of_its_own_commits(repo: Path) -> None:
+    old = git(repo, "rev-parse", "main")
+    result = integrate(repo, "main", WORKS, strategy="merge")
+    assert isinstance(result, Integrated)
+    assert files_on(repo, "main") == {"PLAN.md", "arch.md", "jwt.py", "bench.md"}
+    assert git(repo, "log", "--first-parent", "--format=%s", "main").splitlines() == [
+        "Merge T5 (t5)",
+        "Merge T3 (t3)",
+        "Merge T1 (t1)",
+        "plan",
+    ]
+    # Each merge's second parent is the task's own commit, picked: never a branch tip with
+    # its inputs' merges (t2's oauth.py stays out), never a fast-forward.
+    assert git(repo, "rev-list", "--min-parents=2", "--count", "main") == "3"
+    seconds = [git(repo, "log", "-1", "--format=%s", f"main~{n}^2") for n in range(3)]
+    assert seconds == ["t5: bench", "t3: work", "T1: arch"]
+    assert git(repo, "merge-base", "--is-ancestor", old, "main") == ""
+    for branch in ("t1", "t3", "t5"):
+        tip = git(repo, "rev-parse", branch)
+        done = subprocess.run(["git", "merge-base", "--is-ancestor", tip, "main"], cwd=repo)
+        assert done.returncode == 1  # the task's branch itself was not merged
+    assert not (repo / ".git" / "MERGE_HEAD").exists()
+    assert git(repo, "worktree", "list").count("\n") == 0
+    # Integrating again (a restart after the move) adds nothing.
+    again = integrate(repo, "main", WORKS, strategy="merge")
+    assert isinstance(again, Integrated)
+    assert again.commits == ()
+
+
 def test_a_conflict_stops_with_the_base_untouched(repo: Path) -> None:
     commit(repo, "jwt.py", "someone else's\n", "main: jwt")
     before = git(repo, "rev-parse", "main")
@@ -135,11 +164,14 @@ import sys
 from pathlib import Path
 from orchestrator.adapters.integrate import Work, integrate
 works = [Work("T1", "t1"), Work("T3", "t3", ("t1",)), Work("T5", "t5", ("t2", "t3"))]
-print(integrate(Path(sys.argv[1]), "main", works), flush=True)
+print(integrate(Path(sys.argv[1]), "main", works, sys.argv[2]), flush=True)
 """
 
 
-def test_kill_9_anywhere_leaves_the_base_unmoved_or_fully_integrated(repo: Path) -> None:
+@pytest.mark.parametrize(("strategy", "count"), [("cherry-pick", 3), ("merge", 6)])
+def test_kill_9_anywhere_leaves_the_base_unmoved_or_fully_integrated(
+    repo: Path, strategy: str, count: int
+) -> None:
     old = git(repo, "rev-parse", "main")
     rng = random.Random(14)
     full = {"PLAN.md", "arch.md", "jwt.py", "bench.md"}
@@ -148,7 +180,7 @@ def test_kill_9_anywhere_leaves_the_base_unmoved_or_fully_integrated(repo: Path)
         git(repo, "update-ref", "refs/heads/main", old)
         git(repo, "reset", "-q", "--hard", old)
         child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(repo)], stdout=subprocess.DEVNULL
+            [sys.executable, "-c", _CHILD, str(repo), strategy], stdout=subprocess.DEVNULL
         )
         time.sleep(rng.uniform(0.05, 0.6))  # the kill's moment is the point: a random one
         os.kill(child.pid, signal.SIGKILL)
@@ -158,13 +190,14 @@ def test_kill_9_anywhere_leaves_the_base_unmoved_or_fully_integrated(repo: Path)
             outcomes.add("unmoved")
         else:
             assert files_on(repo, "main") == full
-            assert len(git(repo, "rev-list", f"{old}..main").splitlines()) == 3
+            assert len(git(repo, "rev-list", f"{old}..main").splitlines()) == count
             outcomes.add("integrated")
         assert not (repo / ".git" / "CHERRY_PICK_HEAD").exists()
+        assert not (repo / ".git" / "MERGE_HEAD").exists()
         # A restart finishes the job once.
-        again = integrate(repo, "main", WORKS)
+        again = integrate(repo, "main", WORKS, strategy)
         assert isinstance(again, Integrated)
         assert files_on(repo, "main") == full
-        assert len(git(repo, "rev-list", f"{old}..main").splitlines()) == 3
+        assert len(git(repo, "rev-list", f"{old}..main").splitlines()) == count
         assert git(repo, "worktree", "list").count("\n") == 0
     assert outcomes  # which mix depends on the machine's speed; each is allowed

@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 
 import anyio
+import pytest
 
+from orchestrator.config import ConfigError, load_config
 from orchestrator.daemon import Daemon
 from protocol import parse_plan
 from protocol.integration import go_no_go
-from tests.orchestrator.conftest import FAST_SCRIPT, Recorder, make_config, running_daemon
+from tests.orchestrator.conftest import FAST_SCRIPT, Recorder, git, make_config, running_daemon
 
 PLAN = "MULTI_AGENT_PLAN.md"
 PLACEHOLDER = "**Decision:** [OAuth 2.0 / JWT / Session-based]"
@@ -26,6 +28,14 @@ SARIF = (
     "import json; open('sec.sarif', 'w').write(json.dumps({'version': '2.1.0', 'runs': "
     "[{'tool': {'driver': {'name': 'demo'}}, 'results': [{'ruleId': 'r', 'level': 'note'}]}]}))"
 )
+# Newest first, as ``git log --first-parent`` shows them.
+MERGED = [
+    ("T7", "feature/auth-docs"),
+    ("T6", "feature/auth-audit"),
+    ("T5", "feature/auth-bench"),
+    ("T3", "feature/auth-jwt"),
+    ("T1", "feature/auth-arch"),
+]
 GATES = f"""
 [gates.bench]
 argv = [{json.dumps(sys.executable)}, "-c", {json.dumps(BENCH)}]
@@ -79,3 +89,38 @@ async def test_integration_gates_fill_the_tables_and_run_once(plan_repo: Path) -
     assert "| OAuth 2.0 | 20 | 40 | - | - |" in text
     assert "| Session | 40 | 80 | - | - |" in text
     assert "| JWT | 0 | 0 | 0 | 1 | - |" in text
+
+
+async def test_merge_strategy_of_baton_toml_when_the_plan_names_none(plan_repo: Path) -> None:
+    """The plan's Merge Strategy line wins; when it names no strategy, ``merge_strategy``
+    does: here ``merge``, one merge commit per integrated task."""
+    path = plan_repo / PLAN
+    text = path.read_text(encoding="utf-8").replace(
+        "**Selected:** Cherry-pick integration with comparison", "**Selected:** as configured"
+    )
+    path.write_text(text, encoding="utf-8")
+    git(plan_repo, "commit", "-qam", "plan: strategy from baton.toml")
+    config = make_config(plan_repo, 'merge_strategy = "merge"\n' + FAST_SCRIPT, "scripted")
+    assert config.merge_strategy == "merge"
+    with anyio.fail_after(60):
+        assert await Daemon(config, progress=Recorder(), exit_when_done=True).run() == 0
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    rec = Recorder()
+    async with running_daemon(config, rec):
+        path.write_text(text, "utf-8")
+        await rec.wait_for(lambda: rec.seen("integrated"))
+    subjects = git(plan_repo, "log", "--first-parent", "--format=%s", "main").splitlines()
+    merges = [s for s in subjects if s.startswith("Merge T")]
+    assert merges == [f"Merge {t} ({b})" for t, b in MERGED]
+    on_main = set(git(plan_repo, "ls-tree", "-r", "--name-only", "main").splitlines())
+    assert {f for f in on_main if f.startswith("work/")} == {
+        f"work/{t}.md" for t in ("T1", "T3", "T5", "T6", "T7")
+    }
+    assert "- Strategy: merge" in (plan_repo / "INTEGRATION_REPORT.md").read_text("utf-8")
+
+
+def test_merge_strategy_must_be_one_of_three(tmp_path: Path) -> None:
+    (tmp_path / "baton.toml").write_text('merge_strategy = "rebase"\n')
+    with pytest.raises(ConfigError, match="merge_strategy must be one of cherry-pick, merge"):
+        load_config(tmp_path, environ={})
