@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import anyio
 
-from orchestrator.adapters.clock import iso
+from orchestrator.adapters.clock import format_duration, iso, parse_iso
 from orchestrator.adapters.integrate import (
     Integrated,
     Stopped,
@@ -32,6 +33,8 @@ from orchestrator.decisions.actions import (
     SetPlanStatus,
     TickChecklist,
 )
+from orchestrator.runtime.gating import gate_results
+from orchestrator.runtime.integration_gates import integration_gate_results
 from orchestrator.runtime.services import Services
 from protocol import Plan, topological_order
 
@@ -107,6 +110,7 @@ async def run_integration(s: Services, plan: Plan, a: Integrate) -> list[Action]
         return _stopped(a, result, now)
     if result.checkout:
         s.report("base_checkout_not_updated", level="warning", reason=result.checkout)
+    gates = await _gates(s, plan)  # read before the alternatives' worktrees go
     by_id = {t.id: t for t in plan.tasks}
     tags = []
     for task_id in a.alternatives:
@@ -119,7 +123,8 @@ async def run_integration(s: Services, plan: Plan, a: Integrate) -> list[Action]
             await s.worktrees.remove(task.worktree)
         except WorktreeError as error:
             s.report("worktree_kept", level="warning", task_id=task_id, reason=str(error))
-    report = _report(plan, a, base, result, tags, now)
+    report = _report(plan, a, base, result, tags, now, s.journal.spent_usd)
+    report += _gates_section(plan, gates)
     await s.store.create(repo / REPORT_FILE, report)
     await s.journal.set_mark(_DONE_KEY, result.new)
     items = tuple(
@@ -176,12 +181,44 @@ def _stopped(a: Integrate, r: Stopped, now: str) -> list[Action]:
     ]
 
 
-def _report(plan: Plan, a: Integrate, base: str, r: Integrated, tags: list[str], now: str) -> str:
+async def _gates(s: Services, plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """Per task, its last done-gate round and its integration gates (journaled: none runs)."""
+    out = {t.id: list(await gate_results(s, t.id)) for t in plan.tasks}
+    for task_id, results in (await integration_gate_results(s, plan)).items():
+        out[task_id] = [*out.get(task_id, ()), *results]
+    return {k: v for k, v in out.items() if v}
+
+
+def _gates_section(plan: Plan, gates: dict[str, list[dict[str, Any]]]) -> str:
+    lines = ["", "## Gates per branch", ""]
+    for t in plan.tasks:
+        for g in gates.get(t.id, ()):
+            numbers = ", ".join(f"{k} {float(v):g}" for k, v in (g.get("numbers") or {}).items())
+            verdict = "passed" if g.get("passed") else "FAILED"
+            when = g.get("when", "done")
+            lines.append(f"- {t.id} `{t.branch}` {g.get('name')} ({when}): {verdict}; {numbers}")
+    return "\n".join([*lines, ""]) + "\n" if len(lines) > 3 else ""
+
+
+def _duration(plan: Plan, now: str) -> str:
+    """From the first task's start in the execution log to ``now``; ``-`` when unknown."""
+    starts = [t for r in plan.log if (t := parse_iso(r.started)) is not None]
+    end = parse_iso(now)
+    if not starts or end is None:
+        return "-"
+    return format_duration((end - min(starts)).total_seconds())
+
+
+def _report(
+    plan: Plan, a: Integrate, base: str, r: Integrated, tags: list[str], now: str, usd: float
+) -> str:
     lines = [
         "# Integration Report",
         "",
         f"- Plan: {plan.file}",
         f"- Finished: {now}",
+        f"- Duration: {_duration(plan, now)} (first task started to integrated)",
+        f"- Cost: ${usd:.2f} (every model call of the run, as journaled)",
         f"- Go/No-Go: {a.line}",
         f"- Selected: {a.selected}; alternatives archived: {', '.join(a.alternatives) or '-'}",
         f"- Strategy: {a.strategy}, into `{base}` ({r.old[:10]} -> {r.new[:10]})",

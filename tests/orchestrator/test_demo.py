@@ -27,6 +27,11 @@ def test_demo_completes_every_task(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "demo:" not in out  # every promise of the end holds
     report = (tmp_path / "auth-feature" / "INTEGRATION_REPORT.md").read_text("utf-8")
     assert "- Selected: T3; alternatives archived: T2, T4" in report
+    assert "- Cost: $0.00 (" in report  # scripted agents cost nothing
+    assert "- T3 `feature/auth-jwt` bench (integration): passed; " in report
+    assert "- T2 `feature/auth-oauth` tests (done): passed; " in report
+    duration = next(x for x in report.splitlines() if x.startswith("- Duration: "))
+    assert duration.split()[2].endswith("s")  # seconds, e.g. "6s"
     # The question, the blocker and its triage happened, as the demo promises.
     assert "T3 blocker triaged: (2) Switch to RS256" in out
     assert "question answered by the orchestrator" in out
