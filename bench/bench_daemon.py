@@ -25,7 +25,7 @@ import anyio
 
 from bench.floor import as_multiples, detection_floor_ms
 from orchestrator.adapters.merge_inputs import Input
-from orchestrator.adapters.worktrees import EnsureResult
+from orchestrator.adapters.worktrees import BranchSummary, EnsureResult
 from orchestrator.config import load_config
 from orchestrator.daemon import Daemon
 from protocol import parse_plan, set_cell
@@ -48,6 +48,10 @@ class NoWorktrees:
 
     async def commit_all(self, folder: str, message: str) -> str | None:
         return None
+
+    async def changes(self, folder: str) -> BranchSummary:
+        """An empty branch, so a Handoff takes the path it takes with git, not the error path."""
+        return BranchSummary(folder, "main", 0, (), (), 0, 0)
 
 
 def plan_text(n: int, *, chain: bool, ready: int = 1) -> str:
