@@ -20,7 +20,7 @@ from typing import Any
 from orchestrator.adapters import logs
 
 HERE = Path(__file__).parent
-NUMBERS = ("p50_us", "p99_us", "p50_ms", "p99_ms", "max_ms", "rss_mb")
+NUMBERS = ("p50_us", "p99_us", "p50_ms", "p99_ms", "max_ms", "rss_mb", "floor_ms", "p50_x", "p99_x")
 
 
 def main(argv: list[str]) -> int:
