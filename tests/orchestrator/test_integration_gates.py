@@ -124,3 +124,37 @@ def test_merge_strategy_must_be_one_of_three(tmp_path: Path) -> None:
     (tmp_path / "baton.toml").write_text('merge_strategy = "rebase"\n')
     with pytest.raises(ConfigError, match="merge_strategy must be one of cherry-pick, merge"):
         load_config(tmp_path, environ={})
+
+
+def _failing_on(task_id: str) -> str:
+    script = f"import os, sys; sys.exit(os.environ['BATON_TASK_ID'] == {task_id!r})"
+    return f"""
+[gates.check]
+argv = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]
+when = "integration"
+groups = ["B"]
+"""
+
+
+@pytest.mark.parametrize(("failing", "outcome"), [("T2", "GO"), ("T3", "NO-GO")])
+async def test_a_failing_integration_gate_stops_only_the_selected_approach(
+    plan_repo: Path, failing: str, outcome: str
+) -> None:
+    path = plan_repo / PLAN
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    path.write_text(text, encoding="utf-8")
+    git(plan_repo, "commit", "-qam", "plan: decided up front")
+    config = make_config(plan_repo, FAST_SCRIPT + _failing_on(failing), agents="scripted")
+    rec = Recorder()
+    with anyio.fail_after(60):
+        assert await Daemon(config, progress=rec, exit_when_done=True).run() == 0
+    failed = [f["task_id"] for e, f in rec.events if e == "gate_failed"]
+    assert failed == [failing]
+    decided = [f for e, f in rec.events if e == "go_no_go_decided"][-1]
+    assert decided["outcome"] == outcome
+    if outcome == "NO-GO":
+        assert decided["reasons"] == ["T3: gate check failed (exit_code 1, needs == 0)"]
+        assert not rec.seen("integrated")
+    else:
+        assert rec.seen("integrated")
