@@ -11,6 +11,7 @@ from protocol._errors import EditConflictError
 from protocol._model import Plan
 from protocol._table import Blocks
 from protocol._text import Lines, replace_span
+from protocol.prose import section_span
 
 __all__ = [
     "APPROVAL_TEXT",
@@ -40,28 +41,13 @@ def _source(plan: Plan) -> tuple[Lines, Blocks] | None:
     return None
 
 
-def _section(lines: Lines, blocks: Blocks, title: str) -> tuple[int, int] | None:
-    """The first and last line of the section headed ``title`` (case ignored)."""
-    headings = blocks.headings
-    for i, heading in enumerate(headings):
-        if heading.title.strip().strip("#").strip().casefold() != title:
-            continue
-        end = len(lines)
-        for later in headings[i + 1 :]:
-            if later.level <= heading.level:
-                end = later.line - 1
-                break
-        return heading.line, end
-    return None
-
-
 def _find(plan: Plan, title: str, pattern: re.Pattern[str]) -> tuple[Lines, int, re.Match[str]]:
     """The first visible line of section ``title`` that ``pattern`` matches."""
     src = _source(plan)
     if src is None:
         raise LookupError(title)
     lines, blocks = src
-    where = _section(lines, blocks, title)
+    where = section_span(lines, blocks, title)
     if where is None:
         raise LookupError(title)
     for n in range(where[0] + 1, where[1] + 1):
@@ -91,7 +77,7 @@ def is_placeholder(value: str) -> bool:
 def has_summary(plan: Plan) -> bool:
     """Whether the plan has an Integration Summary section to write the verdict into."""
     src = _source(plan)
-    return src is not None and _section(src[0], src[1], "integration summary") is not None
+    return src is not None and section_span(src[0], src[1], "integration summary") is not None
 
 
 def go_no_go(plan: Plan) -> str | None:
@@ -117,7 +103,7 @@ def set_go_no_go(text: str, plan: Plan, value: str, *, approval_box: bool = Fals
     under it) just below the section's heading and comments. Raises
     :class:`EditConflictError` when the plan has no Integration Summary."""
     src = _source(plan)
-    if src is None or _section(src[0], src[1], "integration summary") is None:
+    if src is None or section_span(src[0], src[1], "integration summary") is None:
         raise EditConflictError("the plan has no Integration Summary", file=plan.file)
     lines, blocks = src
     eol = lines.eol
@@ -125,7 +111,7 @@ def set_go_no_go(text: str, plan: Plan, value: str, *, approval_box: bool = Fals
     try:
         _, n, m = _find(plan, "integration summary", _GO)
     except LookupError:
-        first, last = _section(lines, blocks, "integration summary")  # type: ignore[misc]
+        first, last = section_span(lines, blocks, "integration summary")  # type: ignore[misc]
         at = first
         for k in range(first + 1, last + 1):
             content = lines.content(k).strip()

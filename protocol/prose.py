@@ -68,7 +68,9 @@ def phase_criteria(plan: Plan, task: Task) -> tuple[str, tuple[str, ...]]:
     return title, tuple(items)
 
 
-def _section(lines: Lines, blocks: Blocks, title: str) -> Section:
+def section_span(lines: Lines, blocks: Blocks, title: str) -> tuple[int, int] | None:
+    """The first and last line of the first section headed ``title`` (casefolded): from its
+    heading to the line before the next heading of its level or higher."""
     headings = blocks.headings
     for i, heading in enumerate(headings):
         if heading.title.strip().strip("#").strip().casefold() != title:
@@ -78,14 +80,21 @@ def _section(lines: Lines, blocks: Blocks, title: str) -> Section:
             if later.level <= heading.level:
                 end = later.line - 1
                 break
-        kept = [
-            lines.content(n)
-            for n in range(heading.line + 1, end + 1)
-            if not blocks.is_opaque(n) and not _rule(lines.content(n))
-        ]
-        text = _drop_comments("\n".join(kept)).strip()
-        return Section(text, heading.line)
-    return Section("", 0)
+        return heading.line, end
+    return None
+
+
+def _section(lines: Lines, blocks: Blocks, title: str) -> Section:
+    span = section_span(lines, blocks, title)
+    if span is None:
+        return Section("", 0)
+    first, end = span
+    kept = [
+        lines.content(n)
+        for n in range(first + 1, end + 1)
+        if not blocks.is_opaque(n) and not _rule(lines.content(n))
+    ]
+    return Section(_drop_comments("\n".join(kept)).strip(), first)
 
 
 def _drop_comments(text: str) -> str:

@@ -128,6 +128,10 @@ class Worktrees:
 
     # -- public API -------------------------------------------------------------------------
 
+    def base_branch(self) -> str:
+        """The configured base branch, else the checked-out one (blocking: off the loop)."""
+        return self._base()
+
     async def ensure(
         self,
         folder: str,

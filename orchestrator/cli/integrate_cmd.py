@@ -15,9 +15,11 @@ from typing import Any
 import anyio
 
 from orchestrator.adapters.integrate import own_commits
+from orchestrator.adapters.worktrees import WorktreeError, Worktrees
 from orchestrator.cli.inputs import Inputs
 from orchestrator.config import Config
 from orchestrator.decisions.go_no_go import decide_go_no_go
+from orchestrator.runtime.gating import last_rounds
 from orchestrator.runtime.integration import integration_plan
 from protocol import EditConflictError, parse_plan, set_checkbox
 from protocol.integration import APPROVAL_TEXT, merge_strategy
@@ -43,28 +45,18 @@ def _gates(config: Config) -> dict[str, list[dict[str, Any]]]:
             db.close()
     except sqlite3.Error:
         return {}
-    last: dict[str, tuple[tuple[int, int], str]] = {}
-    for key, value in marks.items():
-        _, task_id, attempt, round_ = key.split(":")
-        order = (int(attempt), int(round_))
-        if task_id not in last or order > last[task_id][0]:
-            last[task_id] = (order, value)
-    out = {t: json.loads(v) for t, (_, v) in last.items()}
+    out = {t: json.loads(v) for t, v in last_rounds(marks).items()}
     for key, value in sorted(at_integration.items()):  # the integration gates' results
         out.setdefault(key.split(":")[1], []).append(json.loads(value))
     return out
 
 
 def _base(config: Config) -> str:
-    if config.base_branch:
-        return config.base_branch
-    head = subprocess.run(
-        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
-        cwd=config.plan_dir,
-        capture_output=True,
-        text=True,
-    )
-    return head.stdout.strip()
+    """The base branch, or "" when the repository has none checked out (nothing to show)."""
+    try:
+        return Worktrees(config.plan_dir, config.plan_dir, config.base_branch).base_branch()
+    except WorktreeError:
+        return ""
 
 
 def integrate_dry_run(args: argparse.Namespace, inputs: Inputs, config: Config) -> int:

@@ -13,7 +13,7 @@ Outputs are kept in ``.baton/gates/<task>/<attempt>/``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -31,6 +31,7 @@ __all__ = [
     "GateVerdict",
     "gate_completion",
     "gate_results",
+    "last_rounds",
     "pass_rate",
     "passed_checks",
     "run_task_gates",
@@ -143,17 +144,22 @@ async def pass_rate(s: Services) -> float | None:
     return sum(runs) / len(runs) if runs else None
 
 
-async def passed_checks(s: Services) -> dict[str, set[str]]:
-    """Per task, the checks whose gates all passed in its last round (of its last attempt)."""
-    marks = await s.journal.marks("gate_result:")
+def last_rounds(marks: Mapping[str, str]) -> dict[str, str]:
+    """Per task, the journaled ``gate_result:<task>:<attempt>:<round>`` value of its last
+    round (of its last attempt)."""
     last: dict[str, tuple[tuple[int, int], str]] = {}
     for key, value in marks.items():
         _, task_id, attempt, round_ = key.split(":")
         order = (int(attempt), int(round_))
         if task_id not in last or order > last[task_id][0]:
             last[task_id] = (order, value)
+    return {task_id: value for task_id, (_, value) in last.items()}
+
+
+async def passed_checks(s: Services) -> dict[str, set[str]]:
+    """Per task, the checks whose gates all passed in its last round (of its last attempt)."""
     out: dict[str, set[str]] = {}
-    for task_id, (_, value) in last.items():
+    for task_id, value in last_rounds(await s.journal.marks("gate_result:")).items():
         results = json.loads(value)
         checks = {str(r["check"]) for r in results}
         out[task_id] = {c for c in checks if all(r["passed"] for r in results if r["check"] == c)}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import structlog
 
 from orchestrator.adapters.clock import format_duration, iso, parse_iso
 from orchestrator.adapters.integrate import (
@@ -37,6 +38,8 @@ from orchestrator.runtime.gating import gate_results
 from orchestrator.runtime.integration_gates import integration_gate_results
 from orchestrator.runtime.services import Services
 from protocol import Plan, topological_order
+
+log = structlog.get_logger()
 
 __all__ = ["REPORT_FILE", "integration_plan", "run_integration"]
 
@@ -68,28 +71,16 @@ def integration_plan(plan: Plan, alternatives: tuple[str, ...]) -> list[Work]:
     return out
 
 
-def _base(s: Services) -> str:
-    config = s.config()
-    if config.base_branch:
-        return config.base_branch
-    import subprocess
-
-    head = subprocess.run(
-        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
-        cwd=config.plan_dir,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return head.stdout.strip()
-
-
 async def run_integration(s: Services, plan: Plan, a: Integrate) -> list[Action]:
     """Integrate, archive and finish; the actions that record the outcome in the plan."""
     if await s.journal.marks(_DONE_KEY):
         return []
     repo = s.config().plan_dir
-    base = await anyio.to_thread.run_sync(_base, s)
+    try:
+        base = await anyio.to_thread.run_sync(s.worktrees.base_branch)
+    except WorktreeError as exc:
+        log.warning("integration_waits", reason=exc.reason)  # tried again on the next change
+        return []
     works = integration_plan(plan, a.alternatives)
     intent = {"selected": a.selected, "alternatives": list(a.alternatives), "base": base}
     await s.journal.mark(_INTENT_KEY, json.dumps(intent))
