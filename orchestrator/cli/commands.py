@@ -295,34 +295,33 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
-def _gates(args: argparse.Namespace) -> int:
-    from orchestrator.cli.gates_cmd import gates
-
+def _with_plan(
+    run: Callable[[argparse.Namespace, Inputs, Config], int], args: argparse.Namespace
+) -> int:
+    """Load the plan and the config, then ``run`` on them; an invalid plan runs nothing."""
     loaded = _load(args)
     if isinstance(loaded, int):
         return loaded
     inputs, config = loaded
-    return EXIT_INVALID if inputs.plan_errors else gates(args, inputs, config)
+    return EXIT_INVALID if inputs.plan_errors else run(args, inputs, config)
+
+
+def _gates(args: argparse.Namespace) -> int:
+    from orchestrator.cli.gates_cmd import gates
+
+    return _with_plan(gates, args)
 
 
 def _integrate(args: argparse.Namespace) -> int:
     from orchestrator.cli.integrate_cmd import integrate_dry_run
 
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    inputs, config = loaded
-    return EXIT_INVALID if inputs.plan_errors else integrate_dry_run(args, inputs, config)
+    return _with_plan(integrate_dry_run, args)
 
 
 def _approve(args: argparse.Namespace) -> int:
     from orchestrator.cli.integrate_cmd import approve
 
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    inputs, config = loaded
-    return EXIT_INVALID if inputs.plan_errors else approve(args, inputs, config)
+    return _with_plan(approve, args)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
