@@ -14,6 +14,7 @@ from itertools import pairwise
 
 from markdown_it import MarkdownIt
 
+from protocol._lean_table import lean_table
 from protocol._model import Cell, Row, Table
 from protocol._text import Lines, Span
 from protocol.revision import is_marker_line
@@ -23,6 +24,8 @@ _PIPE = re.compile(r"\|")
 _ESCAPED_OR_PIPE = re.compile(r"(\\.)|(\|)")
 _MD = MarkdownIt("commonmark").enable("table")
 _MD.core.ruler.disable(["inline", "linkify", "replacements", "smartquotes", "text_join"])
+# Only the line range of a table is needed, not the dozen tokens per row of the stock rule.
+_MD.block.ruler.at("table", lean_table, {"alt": ["paragraph", "reference"]})
 
 
 @dataclass(frozen=True, slots=True)
