@@ -20,22 +20,28 @@ _RANGE_RE = re.compile(
 )
 _NONE = frozenset(("", "-", "\u2013", "\u2014", "none", "n/a", "na", "nothing"))
 
+# The readers are pure and asked again for every unchanged row on each re-read, a few
+# distinct cells per task: an LRU smaller than one pass over the plan would hit nothing
+# (at 5,000 tasks an 8,192-entry cache missed on every call). Sized for tens of thousands
+# of tasks; a cache only holds the cells it has seen.
+ROW_CACHE = 1 << 16
 
-@functools.lru_cache(maxsize=8192)  # pure, and asked again for every unchanged row
+
+@functools.lru_cache(maxsize=ROW_CACHE)
 def plain(text: str) -> str:
     """``text`` without bold, italic and code marks (``*``, `` ` ``) and link targets,
     single-spaced. Underscores stay: they are part of many ids and folder names."""
     return " ".join(_LINK_RE.sub(r"\1", text).translate(_EMPHASIS).split())
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=ROW_CACHE)
 def clean_id(cell: str) -> str:
     """A Task ID cell's id: ``**T1**`` and `` `T1` `` are T1; ``-`` is no id."""
     value = plain(cell)
     return "" if value.casefold() in _NONE else value
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=ROW_CACHE)
 def split_ids(cell: str) -> tuple[str, ...]:
     """The task ids of a Dependencies (or Task) cell.
 
@@ -70,20 +76,20 @@ def expand_range(item: str) -> tuple[str, ...]:
     return (item,)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=ROW_CACHE)
 def split_agent_skills(cell: str) -> tuple[str, tuple[str, ...]]:
     """``Architect / `architecture-skill`, `api-design-skill` `` → role and skills."""
     role, sep, rest = cell.partition("/")
     return plain(role), split_skills(rest) if sep else ()
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=ROW_CACHE)
 def split_skills(cell: str) -> tuple[str, ...]:
     """A comma list of skill names, backticks optional."""
     return tuple(s for s in (plain(p) for p in re.split(r"[,;]", cell)) if s)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=ROW_CACHE)
 def worktree_folder(cell: str) -> str:
     """The folder a Worktree cell names: its last path component (``../arch`` → ``arch``)."""
     path = plain(cell)

@@ -6,9 +6,12 @@ start with ``-``, so it can never be read as an option.
 
 from __future__ import annotations
 
+import functools
+
 _FORBIDDEN = set(" ~^:?*[\\\x7f")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; asked for every task on every check
 def branch_name_problem(name: str) -> str | None:
     """None when ``name`` is a valid branch name, else a short reason."""
     if not name:
