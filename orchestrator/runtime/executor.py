@@ -4,11 +4,11 @@
 steps. First, in order, what must happen before the plan is written: the journaled actions'
 intents (with the task states they lead to, in one transaction, and before any effect that
 follows them), stopping and resuming agents, messages, marks and notifications. Then all
-plan edits of the decision in one atomic write. Then what depends on
-that write: reports are made, agents start for the starts that landed, intents are marked
-done (again in one transaction) and handoffs begin. :meth:`Executor.replay` does the same for an intent a crash left
-pending, from the parameters journaled back then. Every action type has its ``case``; a new
-one that does not is a type error (``assert_never``).
+plan edits of the decision in one atomic write. Then what depends on that write: reports
+are made, agents start for the starts that landed, intents are marked done (again in one
+transaction) and handoffs begin. :meth:`Executor.replay` does the same for an intent a
+crash left pending, from the parameters journaled back then. Every action type has its
+``case``; a new one that does not is a type error (``assert_never``).
 """
 
 from __future__ import annotations
