@@ -6,8 +6,9 @@ watch is inotify read on the event loop (``orchestrator/adapters/inotify.py``): 
 place or a close after a write is reported at once, and any other change (a write still in
 progress, a delete) once the directory has been quiet for a step, so a save in several
 steps is one report. Elsewhere, with ``force_polling`` (network file systems), or when the
-kernel refuses another inotify instance, we drive watchfiles' ``RustNotify`` ourselves (as
-``watchfiles.awatch`` does inside), which checks for changes once a step from a thread.
+kernel refuses inotify (then watchfiles polls the directory), we drive watchfiles'
+``RustNotify`` ourselves (as ``watchfiles.awatch`` does inside), which checks for changes
+once a step from a thread.
 Either way "ready" is reported only once the watch is really armed; the daemon re-reads
 everything right after, so nothing saved before that moment is missed.
 """
@@ -31,8 +32,9 @@ log = structlog.get_logger()
 # RustNotify returns after this long with nothing to report, so cancellation is prompt.
 _RUST_TIMEOUT_MS = 200
 _RETRY_SECONDS = 1.0
-# The kernel is out of inotify instances or watches, or has none: watch by polling instead.
-_NO_INOTIFY = {errno.ENOSYS, errno.EMFILE, errno.ENFILE, errno.ENOSPC, errno.ENOMEM}
+# The kernel has no inotify, refuses it (a seccomp filter) or is out of instances or
+# watches: watch by polling instead, since watchfiles' own watch would be refused too.
+_NO_INOTIFY = {errno.ENOSYS, errno.EPERM, errno.EMFILE, errno.ENFILE, errno.ENOSPC, errno.ENOMEM}
 
 
 class DirectoryWatcher:
@@ -70,8 +72,10 @@ class DirectoryWatcher:
                     except OSError as exc:
                         if exc.errno not in _NO_INOTIFY:
                             raise
-                        log.info("watcher_polling", directory=str(self.directory), reason=str(exc))
-                        self.kernel = False
+                        log.warning(
+                            "watcher_polling", directory=str(self.directory), reason=str(exc)
+                        )
+                        self.kernel, self.force_polling = False, True
                         continue
                     with watch:
                         started = self._armed(started, task_status, on_change)
