@@ -53,6 +53,7 @@ log = structlog.get_logger()
 
 _GC_THRESHOLD = 50_000  # allocations between young-generation collections (default 700)
 _TIMER_SECONDS = 1.0  # how often SLA timers and message deadlines are checked
+_COLLECT_SECONDS = 30.0  # at most how often the whole heap is collected (_collect_heap)
 
 
 class _Run:
@@ -226,6 +227,7 @@ class Daemon:
             return await self._run(task_status)
         finally:
             gc.set_threshold(*previous_gc)
+            gc.unfreeze()  # what _collect_heap set aside is the collector's again
 
     async def _run(self, task_status: TaskStatus[None]) -> int:
         # Before anything is read or written: a second daemon on the same directory would
@@ -304,9 +306,13 @@ class Daemon:
                 log.exception("timers_failed", error=str(exc))
 
     async def _tick(self, parts: _Run) -> None:
+        collected = anyio.current_time()
         while True:
             await anyio.sleep(self.config.reconcile_seconds)
             await parts.faults.check_state_dir()
+            if anyio.current_time() - collected >= _COLLECT_SECONDS:
+                _collect_heap()
+                collected = anyio.current_time()
             self.reconsider()  # the safety net re-reads even an unchanged digest
 
     async def _loop(self, parts: _Run) -> None:
@@ -332,10 +338,27 @@ class Daemon:
                 await self.clock.sleep(backoff.next())
                 self.wake()
             else:
+                gc.freeze()  # see _collect_heap
                 if failing is not None:
                     self.reporter("reconcile_recovered", error=failing)
                     failing = None
                     backoff.reset()
+
+
+def _collect_heap() -> None:
+    """Collect what is garbage, then set aside from the collector what is left alive.
+
+    After each good pass the loop sets aside (``gc.freeze``) what the pass left: the plan
+    and its parse live until the next change, and a collection need not look at them again.
+    A 5,000-task plan is about 230,000 objects (spans, cells, rows, tasks), and collections
+    that walked every plan alive took 0.1 to 0.5 s in the middle of a decision (make bench);
+    set aside, they walk only what is new since the last pass. Reference cycles that end
+    among the objects set aside are found here, on the reconcile tick, at most every
+    ``_COLLECT_SECONDS``.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 __all__ = ["Daemon", "Running"]

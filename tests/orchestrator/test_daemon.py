@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from pathlib import Path
@@ -259,3 +260,22 @@ async def test_a_plan_over_the_size_limit_is_refused(plan_repo: Path) -> None:
     assert invalid["reason"] == (
         f"the plan is {size:.3g} MB, over the 0.05 MB limit (max_plan_mb in baton.toml)"
     )
+
+
+async def test_the_heap_set_aside_during_a_run_is_given_back(plan_repo: Path) -> None:
+    """After each good pass what it left alive is set aside from the collector (so a
+    collection in a later decision does not walk the whole plan); when the run ends,
+    nothing stays set aside and the collector's threshold is what it was."""
+    threshold = gc.get_threshold()
+    set_aside: list[int] = []
+    config = make_config(plan_repo, FAST_SCRIPT, agents="scripted")
+    daemon = Daemon(
+        config,
+        progress=lambda event, fields: set_aside.append(gc.get_freeze_count()),
+        exit_when_done=True,
+    )
+    with anyio.fail_after(60):
+        assert await daemon.run() == 0
+    assert max(set_aside) > 0
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == threshold
