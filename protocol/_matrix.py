@@ -26,6 +26,7 @@ from protocol._cells import (
 )
 from protocol._errors import PlanSyntaxError, PlanWarning, ProtocolError
 from protocol._model import Cell, Table, Task
+from protocol._prior import Prior
 from protocol._status import canonical_status
 from protocol.dag import parse_estimate
 
@@ -198,10 +199,10 @@ class Matrix:
     unread: set[str] = field(default_factory=set)  # ids of rows that could not be read
 
 
-def read_matrix(tables: Iterable[Table], file: str) -> Matrix:
+def read_matrix(tables: Iterable[Table], file: str, prior: Prior | None = None) -> Matrix:
     """Read the matrix from ``tables`` (those that are neither the log nor the model table):
     the first table with Task ID and Status columns, and every later one with the same
-    columns, in file order."""
+    columns, in file order. With ``prior``, a row whose line did not change keeps its task."""
     out = Matrix()
     first: Columns | None = None
     for table in tables:
@@ -222,7 +223,7 @@ def read_matrix(tables: Iterable[Table], file: str) -> Matrix:
                     file=file,
                 )
             )
-        _read_rows(table, cols, out, file)
+        _read_rows(table, cols, out, file, prior)
     if first is not None and GROUP in first.index:
         out.warnings.extend(_ungrouped(out.tasks, file))
     return out
@@ -249,7 +250,7 @@ def _different_table(
     )
 
 
-def _read_rows(table: Table, cols: Columns, out: Matrix, file: str) -> None:
+def _read_rows(table: Table, cols: Columns, out: Matrix, file: str, prior: Prior | None) -> None:
     at = cols.index.get
     i_id, i_status = cols.index[TASK_ID], cols.index[STATUS]
     i_desc, i_agent, i_skills = at(DESCRIPTION), at(AGENT), at(SKILLS)
@@ -258,6 +259,10 @@ def _read_rows(table: Table, cols: Columns, out: Matrix, file: str) -> None:
     width = len(table.header)
     names = cols.names
     for row in table.rows:
+        same = prior.task(row, names) if prior is not None else None
+        if same is not None:
+            out.tasks.append(same)
+            continue
         cells = row.cells
         if len(cells) != width and (len(cells) < width or any(c.raw for c in cells[width:])):
             out.problems.append(_cell_count(row.line, len(cells), width, file))

@@ -38,6 +38,7 @@ from protocol._model import (
     Task,
 )
 from protocol._notes import read_notes
+from protocol._prior import Prior
 from protocol._status import canonical_status, spellings
 from protocol._table import Blocks, scan_blocks, visible_lines
 from protocol._text import Lines, invalid_utf8
@@ -77,13 +78,17 @@ def parse_plan(text: str, *, file: str = PLAN_FILE, previous: Plan | None = None
     lines = Lines(text)
     source = previous.source if previous is not None else None
     blocks = scan_blocks(lines, source if isinstance(source, tuple) else None)
+    prior = None
+    if previous is not None and isinstance(source, tuple) and blocks.headings is source[1].headings:
+        # The structure was reused: every header reads as before (see protocol/_prior.py).
+        prior = Prior(lines, source[0], previous.tasks, previous.log)
 
     log_table, model_table, others = _find_tables(blocks)
-    matrix = read_matrix(others, file)
+    matrix = read_matrix(others, file, prior)
     if not matrix.tables:
         problems.append(_no_matrix(others, file))
     problems.extend(matrix.problems)
-    log = _read_log(log_table)
+    log = _read_log(log_table, prior)
     notes_end, notes_tail, blockers = read_notes(lines, blocks, file)
     spelled = spellings(status_cells(matrix.tasks))
     for status, spelling in spellings(_log_status_cells(log_table)).items():
@@ -213,13 +218,17 @@ def _log_status_cells(table: Table | None) -> Iterator[str]:
             yield row.cells[i].raw
 
 
-def _read_log(table: Table | None) -> tuple[LogRow, ...]:
+def _read_log(table: Table | None, prior: Prior | None = None) -> tuple[LogRow, ...]:
     if table is None:
         return ()
     out: list[LogRow] = []
     index = [table.column(c) for c in LOG_COLUMNS]
     index[0] = columns(table.header).index.get(TASK_ID)
     for row in table.rows:
+        same = prior.log_row(row, table.header) if prior is not None else None
+        if same is not None:
+            out.append(same)
+            continue
         cells = row.cells
         raw_id, agent, started, completed, duration, status, notes = (
             cells[i].value if i is not None and i < len(cells) else "" for i in index

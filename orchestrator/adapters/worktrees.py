@@ -24,6 +24,7 @@ import git
 import structlog
 
 from orchestrator.adapters.merge_inputs import Input, StartPoint, start_point
+from orchestrator.adapters.worktree_list import WorktreeInfo, parse_worktree_list
 from orchestrator.config import default_parent
 from protocol import branch_name_problem
 
@@ -65,16 +66,6 @@ class EnsureResult:
     created: bool
     branch: str
     start: StartPoint | None = None  # where a new branch with inputs started
-
-
-@dataclass(frozen=True)
-class WorktreeInfo:
-    """One entry of ``git worktree list``; ``branch`` is the short name, None when detached."""
-
-    path: Path
-    branch: str | None
-    head: str | None
-    prunable: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,26 +250,7 @@ class Worktrees:
         return path
 
     def _list(self) -> builtins.list[WorktreeInfo]:
-        out = self._call(None, "worktree", "list", "--porcelain")
-        infos: builtins.list[WorktreeInfo] = []
-        for block in out.split("\n\n"):
-            path: Path | None = None
-            branch: str | None = None
-            head: str | None = None
-            prunable = False
-            for line in block.splitlines():
-                key, _, value = line.partition(" ")
-                if key == "worktree":
-                    path = Path(value)
-                elif key == "HEAD":
-                    head = value
-                elif key == "branch":
-                    branch = value.removeprefix("refs/heads/")
-                elif key == "prunable":
-                    prunable = True
-            if path is not None:
-                infos.append(WorktreeInfo(path, branch, head, prunable or not path.exists()))
-        return infos
+        return parse_worktree_list(self._call(None, "worktree", "list", "--porcelain"))
 
     def _registered(
         self, path: Path, *, prune: bool = True
@@ -303,6 +275,14 @@ class Worktrees:
     ) -> EnsureResult:
         self._check_branch(branch)
         path = self._target(folder)
+        if not path.exists():
+            # A first start, in one `worktree add -b`: git refuses it in every case the
+            # checks below look for (the branch exists, the path is registered, the base is
+            # missing), and those tell them apart.
+            try:
+                return self._create(folder, branch, path, inputs, merge)
+            except WorktreeError:
+                pass
         existing, infos = self._registered(path)
         if existing is not None:
             if existing.prunable:  # a locked registration survives prune
@@ -323,28 +303,29 @@ class Worktrees:
             self._call(None, "worktree", "add", "--", str(path), branch)
             log.info("worktree_created", folder=folder, branch=branch, path=str(path))
         else:
-            base = self._base()
-            call, try_ = (lambda *a: self._call(None, *a)), (lambda *a: self._try(None, *a))
-            try:
-                start = start_point(call, try_, base, inputs, merge=merge) if inputs else None
-                at = start.commit if start else base
-                self._call(None, "worktree", "add", "-b", branch, "--", str(path), at)
-            except WorktreeError:
-                # Asked only when git failed, so a healthy run pays nothing for it.
-                if self._missing_base() is not None:
-                    raise BaseBranchMissing(base) from None
-                raise
-            merged = {"merged": list(start.merged)} if start else {}
-            log.info(
-                "worktree_created",
-                folder=folder,
-                branch=branch,
-                path=str(path),
-                base=base,
-                **merged,
-            )
-            return EnsureResult(path=path, created=True, branch=branch, start=start)
+            return self._create(folder, branch, path, inputs, merge)
         return EnsureResult(path=path, created=True, branch=branch)
+
+    def _create(
+        self, folder: str, branch: str, path: Path, inputs: tuple[Input, ...], merge: bool
+    ) -> EnsureResult:
+        """A new branch from the base (merged with ``inputs``) checked out at ``path``."""
+        base = self._base()
+        call, try_ = (lambda *a: self._call(None, *a)), (lambda *a: self._try(None, *a))
+        try:
+            start = start_point(call, try_, base, inputs, merge=merge) if inputs else None
+            at = start.commit if start else base
+            self._call(None, "worktree", "add", "-b", branch, "--", str(path), at)
+        except WorktreeError:
+            # Asked only when git failed, so a healthy run pays nothing for it.
+            if self._missing_base() is not None:
+                raise BaseBranchMissing(base) from None
+            raise
+        merged = {"merged": list(start.merged)} if start else {}
+        log.info(
+            "worktree_created", folder=folder, branch=branch, path=str(path), base=base, **merged
+        )
+        return EnsureResult(path=path, created=True, branch=branch, start=start)
 
     def _remove(self, folder: str, force: bool) -> None:
         path = self._target(folder)

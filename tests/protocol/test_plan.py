@@ -207,6 +207,13 @@ def test_reparse_with_previous_equals_fresh_parse() -> None:
     assert parse_plan(moved, previous=plan) == parse_plan(moved)
     cut = text.replace("| T7 |", "T7 |", 1)  # a row edited into something else
     assert parse_plan(cut, previous=plan) == parse_plan(cut)
+    # Columns swapped in the header: the same rows now mean something else.
+    header = next(line for line in text.splitlines() if line.startswith("| Task ID"))
+    cols = header.split("|")
+    cols[2], cols[3] = cols[3], cols[2]
+    swapped = text.replace(header, "|".join(cols), 1)
+    assert parse_plan(swapped, previous=plan) == parse_plan(swapped)
+    assert parse_plan(swapped).tasks != plan.tasks
 
 
 @settings(max_examples=60, deadline=None)
