@@ -188,9 +188,15 @@ class Worktrees:
     def _git(self, cwd: Path | None = None) -> git.Git:
         return git.Git(str(cwd if cwd is not None else self.repo_dir))
 
+    def _argv(self, cwd: Path | None, args: tuple[str, ...]) -> tuple[str, ...]:
+        # `-C` as well as the working directory: when that directory is gone (the plan
+        # directory renamed mid-run), GitPython runs git in the process's own directory,
+        # which may be another repository; `git -C` fails instead.
+        return ("git", "-C", str(cwd if cwd is not None else self.repo_dir), *args)
+
     def _call(self, cwd: Path | None, *args: str) -> str:
         try:
-            out: str = self._git(cwd).execute(["git", *args])
+            out: str = self._git(cwd).execute(self._argv(cwd, args))
         except git.GitCommandError as error:
             raise WorktreeError(_one_line(error)) from error
         except git.NoSuchPathError as error:
@@ -201,7 +207,7 @@ class Worktrees:
         """Run git for its exit status (and stdout) where failing is an answer, not an error."""
         try:
             status, out, _ = self._git(cwd).execute(
-                ["git", *args], with_exceptions=False, with_extended_output=True
+                self._argv(cwd, args), with_exceptions=False, with_extended_output=True
             )
         except git.NoSuchPathError as error:
             raise WorktreeError(f"no such directory: {cwd or self.repo_dir}") from error

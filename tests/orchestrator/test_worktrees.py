@@ -361,3 +361,19 @@ async def test_git_errors_keep_their_quotes(trees: Worktrees) -> None:
     with pytest.raises(WorktreeError) as caught:
         await anyio.to_thread.run_sync(trees._call, None, "branch", "b", "no-such")
     assert caught.value.reason == "fatal: not a valid object name: 'no-such'"
+
+
+async def test_a_repository_gone_mid_run_never_sends_git_to_the_current_directory(
+    git_repo: Path, parent: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan directory renamed away: git fails for it, and never runs in whatever
+    repository the daemon's own working directory is (GitPython falls back to it when its
+    working directory is gone)."""
+    trees = Worktrees(git_repo, parent)
+    gone = git_repo.with_name("moved")
+    git_repo.rename(gone)
+    monkeypatch.chdir(gone)  # a real repository, where git must not go
+    before = branches(gone), git(gone, "worktree", "list", "--porcelain")
+    with pytest.raises(WorktreeError):
+        await trees.ensure("arch", "feature/arch")
+    assert (branches(gone), git(gone, "worktree", "list", "--porcelain")) == before
