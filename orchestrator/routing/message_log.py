@@ -5,10 +5,17 @@ message costs the same in a 10-message log and a 100,000-message one. The point 
 last read stopped is found again by the bytes just before it (STATUS edits earlier in the
 file move it a little); when it cannot be found, the whole log is read again and messages
 already handled are recognised by their id.
+
+After each read, what was read before is checked against the file (:meth:`MessageLog.verify`,
+``orchestrator/routing/log_check.py``), so an edit of an old message (a person marking it
+Resolved, fixing its text, inserting one) is noticed as well: the log is parsed again from
+the first stretch that changed. The check runs after the new messages were delivered.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +23,7 @@ import anyio
 import structlog
 
 from orchestrator.adapters.filestore import FileNotReady, Store, StoreConflict
+from orchestrator.routing.log_check import Stretch, matching, stretch, stretches
 from protocol import Message, MessageError, append_message, parse_messages
 from protocol._text import Span, decode_text, encode_text
 from protocol.messages import NEW_MESSAGES_FILE, block_start_before
@@ -25,6 +33,7 @@ log = structlog.get_logger()
 _ANCHOR = 64  # bytes before the resume point that must match to resume there
 _WINDOW = 1 << 16  # how far the resume point may have moved by edits before it
 _RETRY_SECONDS = 0.5  # pause before appending again while an editor is mid-save
+_TICK_NS = 100_000_000  # file times younger than this may not show a save in place
 
 
 async def append_to_log(store: Store, path: Path, block: str, *, before_open: bool = False) -> None:
@@ -47,6 +56,20 @@ async def append_to_log(store: Store, path: Path, block: str, *, before_open: bo
             await anyio.sleep(_RETRY_SECONDS)
 
 
+def _identity(st: os.stat_result) -> tuple[int, ...] | None:
+    """The file's inode, size and times, to skip the check of a file not changed since; None
+    while its times are too recent to tell (they tick coarsely, and a same-size save in
+    place within one tick would keep them)."""
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < _TICK_NS:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _shifted(s: Stretch, char: int) -> Stretch:
+    """``s`` cut from a text that began at character ``char`` of the log."""
+    return Stretch(s.byte, s.size, s.crc, s.char + char, s.line)
+
+
 class MessageLog:
     """Where the last read of the message log stopped, and how to resume after it."""
 
@@ -58,6 +81,9 @@ class MessageLog:
         self.byte_end = 0  # ``end`` in bytes of the file, for reading only its tail
         self.unclosed: Span | None = None  # the block left open at the end of the last read
         self._reported: set[tuple[int, str]] = set()
+        self.checked: list[Stretch] = []  # what was read, from the file's start
+        self._stat: tuple[int, ...] | None = None  # the file when it last checked out
+        self.reread_from = 0  # where the last check found a change and parsed again
 
     def read_file(
         self, path: Path, read: Callable[[Path], tuple[str, bytes]]
@@ -76,7 +102,10 @@ class MessageLog:
                 tail = decode_text(data[len(anchor) :])
                 batch = parse_messages(tail, offset=self.end, line=self.end_line, file=self.file)
                 consumed = tail[: batch.end - self.end]
-                self.byte_end += len(encode_text(consumed))
+                data = encode_text(consumed)
+                if data:
+                    self.checked.append(stretch(self.byte_end, data, batch.end, batch.end_line))
+                self.byte_end += len(data)
                 self.end, self.end_line = batch.end, batch.end_line
                 self.anchor = (self.anchor + consumed)[-_ANCHOR:]
                 self.unclosed = batch.unclosed
@@ -93,9 +122,58 @@ class MessageLog:
             self.end, self.end_line = 0, 1
             start = 0
         batch = parse_messages(text[start:], offset=start, line=self.end_line, file=self.file)
+        if start == 0:  # read whole: what the next checks compare with
+            ends = [m.span.end for m in batch.messages]
+            self.checked = stretches(text, 0, batch.end, byte=0, line=1, ends=ends)
+            self._stat = None
+        # Otherwise the stretches stay as they were: the next check finds what changed.
         self.end, self.end_line = batch.end, batch.end_line
         self.anchor = text[max(0, self.end - _ANCHOR) : self.end]
         self.unclosed = batch.unclosed
+        return batch.messages, self._fresh(batch.errors)
+
+    def verify(self, path: Path) -> tuple[Sequence[Message], Sequence[MessageError]] | None:
+        """Blocking: check that what was read before is still in the file. Where it is not
+        (an old message was edited), parse again from the first stretch that changed and
+        return what that read; None when nothing changed. A file whose inode, size and
+        times are as at the last check is not read."""
+        try:
+            with path.open("rb") as f:
+                st = os.fstat(f.fileno())
+                key = _identity(st)
+                if (key is not None and key == self._stat) or not st.st_size:
+                    return None  # unchanged, or emptied by an editor mid-save
+                good = matching(f, self.checked)
+                covered = good[-1].byte_end if good else 0
+                whole = self.checked[-1].byte_end if self.checked else 0
+                if covered == whole == self.byte_end:
+                    self.checked, self._stat = good, key
+                    return None
+                back = min(covered, 4 * _ANCHOR)
+                f.seek(covered - back)
+                data = f.read()
+        except OSError:
+            return None  # gone or mid-save: its next change wakes the router again
+        return self._reparse(data, back, good, key)
+
+    def _reparse(
+        self, data: bytes, back: int, good: list[Stretch], key: tuple[int, ...] | None
+    ) -> tuple[Sequence[Message], Sequence[MessageError]]:
+        """Parse ``data[back:]`` (the file from the end of ``good``) as the rest of the log."""
+        char, line = (good[-1].char, good[-1].line) if good else (0, 1)
+        byte = good[-1].byte_end if good else 0
+        before, rest = decode_text(data[:back]), decode_text(data[back:])
+        batch = parse_messages(rest, offset=char, line=line, file=self.file)
+        consumed = rest[: batch.end - char]
+        ends = [m.span.end - char for m in batch.messages]
+        new = stretches(consumed, 0, len(consumed), byte=byte, line=line, ends=ends)
+        self.checked = good + [_shifted(s, char) for s in new]
+        self.reread_from = char
+        self.end, self.end_line = batch.end, batch.end_line
+        self.byte_end = byte + len(encode_text(consumed))
+        self.anchor = (before + consumed)[-_ANCHOR:]
+        self.unclosed = batch.unclosed
+        self._stat = key
         return batch.messages, self._fresh(batch.errors)
 
     def _fresh(self, errors: Sequence[MessageError]) -> list[MessageError]:
