@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from protocol._text import encode_text
 
-__all__ = ["STRETCH", "Stretch", "matching", "stretch", "stretches"]
+__all__ = ["STRETCH", "Stretch", "matching", "stretch", "stretches", "unchanged_suffix"]
 
 STRETCH = 1 << 16  # bytes of a merged stretch: an edit of an old message re-parses this much
 _RECENT = 16  # the latest stretches stay as read, not merged
@@ -65,10 +65,12 @@ def stretches(
     return out
 
 
-def matching(f: BinaryIO, checked: Sequence[Stretch]) -> list[Stretch]:
+def matching(f: BinaryIO, checked: Sequence[Stretch]) -> tuple[list[Stretch], int]:
     """The leading stretches of ``checked`` that ``f`` (read from its start) still holds,
-    older ones merged; reading stops at the first that changed."""
+    older ones merged, and how many of ``checked`` they are; reading stops at the first
+    that changed."""
     out: list[Stretch] = []
+    count = 0
     pos = 0
     f.seek(0)
     mergeable = len(checked) - _RECENT
@@ -86,4 +88,19 @@ def matching(f: BinaryIO, checked: Sequence[Stretch]) -> list[Stretch]:
         else:
             out.append(s)
         pos += s.size
-    return out
+        count += 1
+    return out, count
+
+
+def unchanged_suffix(data: bytes, at: int, old: Sequence[Stretch], shift: int) -> int | None:
+    """The index of the first of the trailing stretches of ``old`` that ``data`` (the file
+    from byte ``at``) holds, moved by ``shift`` bytes; None when not even the last is there.
+    ``old`` must be contiguous."""
+    first = None
+    for i in range(len(old) - 1, -1, -1):
+        s = old[i]
+        lo = s.byte + shift - at
+        if lo < 0 or zlib.crc32(data[lo : lo + s.size]) != s.crc or len(data) < lo + s.size:
+            break
+        first = i
+    return first

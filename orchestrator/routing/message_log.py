@@ -14,6 +14,7 @@ the first stretch that changed. The check runs after the new messages were deliv
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -23,8 +24,14 @@ import anyio
 import structlog
 
 from orchestrator.adapters.filestore import FileNotReady, Store, StoreConflict
-from orchestrator.routing.log_check import Stretch, matching, stretch, stretches
-from protocol import Message, MessageError, append_message, parse_messages
+from orchestrator.routing.log_check import (
+    Stretch,
+    matching,
+    stretch,
+    stretches,
+    unchanged_suffix,
+)
+from protocol import Message, MessageBatch, MessageError, append_message, parse_messages
 from protocol._text import Span, decode_text, encode_text
 from protocol.messages import NEW_MESSAGES_FILE, block_start_before
 
@@ -65,6 +72,10 @@ def _identity(st: os.stat_result) -> tuple[int, ...] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+def _contiguous(run: Sequence[Stretch]) -> bool:
+    return all(a.byte_end == b.byte for a, b in itertools.pairwise(run))
+
+
 def _shifted(s: Stretch, char: int) -> Stretch:
     """``s`` cut from a text that began at character ``char`` of the log."""
     return Stretch(s.byte, s.size, s.crc, s.char + char, s.line)
@@ -83,7 +94,11 @@ class MessageLog:
         self._reported: set[tuple[int, str]] = set()
         self.checked: list[Stretch] = []  # what was read, from the file's start
         self._stat: tuple[int, ...] | None = None  # the file when it last checked out
-        self.reread_from = 0  # where the last check found a change and parsed again
+        # Where the last check found a change and parsed again, up to where (in the
+        # positions of before) the file was found as it was.
+        self.reread: tuple[int, int] = (0, 0)
+        self._shift: int | None = None  # how far the old stretches moved, when known
+        self._resumed: int | None = None  # where the last whole read found the anchor
 
     def read_file(
         self, path: Path, read: Callable[[Path], tuple[str, bytes]]
@@ -99,6 +114,7 @@ class MessageLog:
             except OSError:
                 data = b""
             if data[: len(anchor)] == anchor:
+                self._shift = self.byte_end - self._checked_end()
                 tail = decode_text(data[len(anchor) :])
                 batch = parse_messages(tail, offset=self.end, line=self.end_line, file=self.file)
                 consumed = tail[: batch.end - self.end]
@@ -111,13 +127,21 @@ class MessageLog:
                 self.unclosed = batch.unclosed
                 return batch.messages, self._fresh(batch.errors)
         text, _ = read(path)
+        self._resumed = None
         result = self.read(text)
         self.byte_end = len(encode_text(text[: self.end]))
+        resumed = self._resumed
+        if resumed is not None:
+            self._shift = len(encode_text(text[:resumed])) - self._checked_end()
         return result
+
+    def _checked_end(self) -> int:
+        return self.checked[-1].byte_end if self.checked else 0
 
     def read(self, text: str) -> tuple[Sequence[Message], Sequence[MessageError]]:
         """The complete blocks after the resume point (the whole log when it moved away)."""
         start = self._resume(text)
+        self._shift = None
         if start is None:
             self.end, self.end_line = 0, 1
             start = 0
@@ -143,7 +167,7 @@ class MessageLog:
                 key = _identity(st)
                 if (key is not None and key == self._stat) or not st.st_size:
                     return None  # unchanged, or emptied by an editor mid-save
-                good = matching(f, self.checked)
+                good, count = matching(f, self.checked)
                 covered = good[-1].byte_end if good else 0
                 whole = self.checked[-1].byte_end if self.checked else 0
                 if covered == whole == self.byte_end:
@@ -154,7 +178,73 @@ class MessageLog:
                 data = f.read()
         except OSError:
             return None  # gone or mid-save: its next change wakes the router again
+        found = self._resync(data, back, good, count)
+        if found is not None:
+            self._stat = key
+            return found
         return self._reparse(data, back, good, key)
+
+    def _resync(
+        self, data: bytes, back: int, good: list[Stretch], count: int
+    ) -> tuple[Sequence[Message], Sequence[MessageError]] | None:
+        """Parse again only what changed: from the end of ``good`` to the first of the
+        stretches after the changed one that the file still holds (moved by the shift the
+        read found), then what follows the old stretches. None when that cannot be shown."""
+        old = self.checked[count:]  # the changed stretch and the ones after it
+        shift = self._shift
+        byte = good[-1].byte_end if good else 0
+        if shift is None or len(old) < 2 or not _contiguous(old) or old[0].byte != byte:
+            return None
+        at = byte - back  # the file position of data[0]
+        first = unchanged_suffix(data, at, old[1:], shift)
+        if first is None:
+            return None
+        first += 1
+        char, line = (good[-1].char, good[-1].line) if good else (0, 1)
+        stop = old[first].byte + shift
+        if stop < byte:
+            return None
+        region = decode_text(data[back : stop - at])
+        batch = parse_messages(region, offset=char, line=line, file=self.file)
+        if batch.end != char + len(region) or batch.unclosed is not None:
+            return None  # the change reaches past where the old bytes resume
+        gap, lines = batch.end - old[first - 1].char, batch.end_line - old[first - 1].line
+        ends = [m.span.end - char for m in batch.messages]
+        redone = [
+            _shifted(s, char)
+            for s in stretches(region, 0, len(region), byte=byte, line=line, ends=ends)
+        ]
+        kept = [
+            Stretch(s.byte + shift, s.size, s.crc, s.char + gap, s.line + lines)
+            for s in old[first:]
+        ]
+        self.reread = (char, old[first - 1].char)
+        self.checked = good + redone
+        tail_at, tail_char, tail_line = kept[-1].byte_end, kept[-1].char, kept[-1].line
+        self.checked += kept
+        tail = decode_text(data[tail_at - at :])
+        more = parse_messages(tail, offset=tail_char, line=tail_line, file=self.file)
+        consumed = tail[: more.end - tail_char]
+        self._settle(
+            decode_text(data[max(0, tail_at - at - 4 * _ANCHOR) : tail_at - at]),
+            consumed,
+            tail_at,
+            more,
+        )
+        return (*batch.messages, *more.messages), self._fresh((*batch.errors, *more.errors))
+
+    def _settle(self, before: str, consumed: str, byte: int, batch: MessageBatch) -> None:
+        """The state after a parse from ``byte`` that read ``consumed`` as ``batch``."""
+        start = batch.end - len(consumed)
+        ends = [m.span.end - start for m in batch.messages]
+        line = batch.end_line - consumed.count("\n")
+        new = stretches(consumed, 0, len(consumed), byte=byte, line=line, ends=ends)
+        self.checked += [_shifted(s, start) for s in new]
+        self.end, self.end_line = batch.end, batch.end_line
+        self.byte_end = byte + len(encode_text(consumed))
+        self.anchor = (before + consumed)[-_ANCHOR:]
+        self.unclosed = batch.unclosed
+        self._shift = 0
 
     def _reparse(
         self, data: bytes, back: int, good: list[Stretch], key: tuple[int, ...] | None
@@ -164,15 +254,9 @@ class MessageLog:
         byte = good[-1].byte_end if good else 0
         before, rest = decode_text(data[:back]), decode_text(data[back:])
         batch = parse_messages(rest, offset=char, line=line, file=self.file)
-        consumed = rest[: batch.end - char]
-        ends = [m.span.end - char for m in batch.messages]
-        new = stretches(consumed, 0, len(consumed), byte=byte, line=line, ends=ends)
-        self.checked = good + [_shifted(s, char) for s in new]
-        self.reread_from = char
-        self.end, self.end_line = batch.end, batch.end_line
-        self.byte_end = byte + len(encode_text(consumed))
-        self.anchor = (before + consumed)[-_ANCHOR:]
-        self.unclosed = batch.unclosed
+        self.checked = list(good)
+        self._settle(before, rest[: batch.end - char], byte, batch)
+        self.reread = (char, 1 << 62)
         self._stat = key
         return batch.messages, self._fresh(batch.errors)
 
@@ -197,10 +281,12 @@ class MessageLog:
             return 0 if self.end == 0 else None
         n = len(self.anchor)
         if text[self.end - n : self.end] == self.anchor:
+            self._resumed = self.end
             return self.end
         lo, hi = max(0, self.end - n - _WINDOW), self.end + _WINDOW
         at = text.rfind(self.anchor, lo, hi)
         if at != -1 and text.find(self.anchor, lo, hi) == at:
+            self._resumed = at + n
             return at + n
         # Changed near the end (a STATUS edited, a stale save): re-read from the start of a
         # block a window back; messages read before are known by id and not routed again.

@@ -80,15 +80,16 @@ class Router:
     def _forget_gone(self, reread: Sequence[Message]) -> None:
         """Messages read before at or after where the log was read again, and not found
         there now: edited (a new id) or removed, so nothing more is held for them."""
-        start = self.log.reread_from
+        start, stop = self.log.reread
         present = {m.id for m in reread}
         gone = []
         # Newest first, as they were read (in the file's order): the ones before ``start``
         # end the search, so a re-read near the end costs no walk through 100,000.
         for mid in reversed(self.known):
-            if self.known[mid].span.start < start:
+            at = self.known[mid].span.start
+            if at < start:
                 break
-            if mid not in present:
+            if at < stop and mid not in present:
                 gone.append(mid)
         for mid in gone:
             del self.known[mid]

@@ -5,6 +5,8 @@ and a changed stretch is parsed again from its start, not the whole log."""
 from __future__ import annotations
 
 import os
+import random
+import zlib
 from pathlib import Path
 
 from orchestrator.adapters.filestore import FileStore
@@ -46,6 +48,56 @@ def read(reader: MessageLog, path: Path) -> tuple[list[str], list[str]]:
     return [m.text or "" for m in first], [m.text or "" for m in (again[0] if again else ())]
 
 
+def assert_in_step(reader: MessageLog, path: Path) -> None:
+    """The reader's state is what a parse of the whole file gives, and its stretches tile
+    the file's settled part with the right sizes, CRCs and end positions."""
+    data = path.read_bytes()
+    text = data.decode("utf-8")
+    whole = parse_messages(text)
+    assert (reader.end, reader.end_line) == (whole.end, whole.end_line)
+    assert reader.byte_end == len(text[: whole.end].encode("utf-8"))
+    at = 0
+    for s in reader.checked:
+        assert s.byte == at
+        assert zlib.crc32(data[at : at + s.size]) == s.crc
+        at += s.size
+        assert len(data[:at].decode("utf-8")) == s.char
+        assert text.count("\n", 0, s.char) + 1 == s.line
+    assert at == reader.byte_end
+
+
+def test_random_edits_anywhere_are_all_noticed(tmp_path: Path) -> None:
+    """Statuses changed, messages inserted, removed and appended anywhere in a long log:
+    after each save the reader has seen every message that is new or changed."""
+    rng = random.Random(7)
+    path = tmp_path / MESSAGES
+    text = log_of(1200)
+    path.write_text(text, encoding="utf-8")
+    reader = MessageLog(MESSAGES)
+    read(reader, path)
+    for step in range(20):
+        before = {(m.id, m.status) for m in parse_messages(text).messages}
+        found = parse_messages(text).messages
+        m = found[rng.randrange(len(found))]
+        kind = step % 4
+        if kind == 0:
+            text = set_message_status(text, m, rng.choice(["Acknowledged", "Resolved", "Sent"]))
+        elif kind == 1:
+            new = block(step, text=f"inserted {step}")
+            text = text[: m.span.start] + new + "\n" + text[m.span.start :]
+        elif kind == 2:
+            text = text[: m.span.start] + text[m.span.end :]
+        else:
+            text = text + "\n" + block(step, text=f"appended {step}")
+        save(path, text)
+        first, _ = reader.read_file(path, FileStore().read)
+        again = reader.verify(path)
+        seen = {(x.id, x.status) for x in [*first, *(again[0] if again else ())]}
+        changed = {(x.id, x.status) for x in parse_messages(text).messages} - before
+        assert changed <= seen, step
+        assert_in_step(reader, path)
+
+
 def test_an_old_status_edit_in_a_long_log_is_read_again_from_its_stretch(tmp_path: Path) -> None:
     path = tmp_path / MESSAGES
     text = log_of(6000)
@@ -62,8 +114,9 @@ def test_an_old_status_edit_in_a_long_log_is_read_again_from_its_stretch(tmp_pat
     assert first == ["message 06000 é"]  # the new one first, from the tail alone
     reread = {m.text: m for m in parse_messages(edited).messages}
     assert "message 05000 é" in again
-    assert 0 < reader.reread_from <= reread["message 05000 é"].span.start
-    assert len(again) < 1700  # from the changed stretch on, not the whole log
+    assert 0 < reader.reread[0] <= reread["message 05000 é"].span.start < reader.reread[1]
+    assert len(again) < 1000  # the changed stretch and the new message, not the whole log
+    assert_in_step(reader, path)
     assert read(reader, path) == ([], [])  # nothing changed since: nothing read again
     assert reader.verify(path) is None
 
