@@ -247,7 +247,8 @@ class Router:
         if -1 in moved:
             self.log.anchor, self.log.end, self.log.byte_end = "x", -1, 0  # full read next time
         else:
-            self.log.moved(moved[-1], written)
+            # Off the event loop: at 25 MB, finding the byte position takes milliseconds.
+            await anyio.to_thread.run_sync(self.log.moved, moved[-1], written)
         for m in ordered:
             if statuses[m.id] == "Resolved":
                 self.known.pop(m.id, None)  # nothing more to deliver or to watch
