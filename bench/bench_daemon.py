@@ -1,17 +1,20 @@
 """Daemon targets (docs/contract.md sec. 10): status edit on disk → downstream In Progress on disk,
-and
-the daemon's memory with 50 scripted agents running.
+and the daemon's memory with 50 scripted agents running.
 
 Latency uses a chain plan (each task depends on the one before), the manual backend and a
-stand-in for git worktrees, since docs/contract.md excludes worktree creation from this target. Each
-flip saves the file by rename, as an editor does, and the clock stops when the next task's
-Status cell reads In Progress. Each latency is shown also as a multiple of the detection floor
-(``bench/floor.py``), measured in the same run.
+stand-in for git worktrees, since docs/contract.md excludes worktree creation from this target.
+Each flip saves the file by rename, as an editor does, and the clock stops when the next task's
+Status cell reads In Progress. The targets are for a save that comes while the daemon is idle,
+as a person's does; a burst of saves, each at once after the last start, is shown too. Each
+latency is shown also as a multiple of the detection floor (``bench/floor.py``), measured in
+the same run.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -124,7 +127,11 @@ class _Started:
             self.event(fields["task_id"]).set()
 
 
-async def _latency(n: int) -> dict[str, Any]:
+async def _latency(n: int, *, idle: float = 0.0, flips: int = FLIPS) -> dict[str, Any]:
+    """Edit → In Progress over ``flips`` saves. With ``idle``, each save comes that many
+    seconds after the last start, at a random moment of the watcher's step, as a person's
+    does; without, each save follows the last start at once (a burst: every save then also
+    waits for the daemon's work on the one before)."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = _git_repo(Path(tmp), plan_text(n, chain=True))
         (repo / "baton.toml").write_text("max_agents = 4\nreconcile_seconds = 3600\n")
@@ -140,13 +147,17 @@ async def _latency(n: int) -> dict[str, Any]:
         )
         path = config.plan_path
         samples: list[float] = []
+        plan = None
         async with anyio.create_task_group() as tg:
             await tg.start(daemon.run)
-            with anyio.fail_after(30):
+            with anyio.fail_after(60):
                 await started.event("T1").wait()
-            for i in range(1, min(FLIPS, n - 1) + 1):
+            for i in range(1, min(flips, n - 1) + 1):
+                if idle:
+                    await anyio.sleep(idle + random.uniform(0, config.debounce_ms) / 1000)
                 text = path.read_text(encoding="utf-8")
-                new = set_cell(text, parse_plan(text), f"T{i}", "Status", "Completed")
+                plan = parse_plan(text, previous=plan)
+                new = set_cell(text, plan, f"T{i}", "Status", "Completed")
                 tmp_path = path.with_name(".flip.tmp")
                 tmp_path.write_text(new, encoding="utf-8")
                 t0 = time.perf_counter()
@@ -157,13 +168,14 @@ async def _latency(n: int) -> dict[str, Any]:
             daemon.stop()
     samples.sort()
     row = {
-        "bench": "edit_to_downstream_in_progress",
+        "bench": "edit_to_downstream_in_progress" + ("" if idle else "_burst"),
         "tasks": n,
         "flips": len(samples),
         "p50_ms": round(statistics.median(samples), 2),
         "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
-        "target": "p50<=20 p99<=100 (100 tasks), p99<=250 (1000 tasks)",
     }
+    if idle:
+        row["target"] = "p50<=10 p99<=30 (100 tasks), p99<=150 (1000), p99<=500 (5000)"
     return as_multiples(row, floor)
 
 
@@ -228,6 +240,12 @@ def _rss() -> dict[str, Any]:
 
 
 def run() -> list[dict[str, Any]]:
-    rows = [anyio.run(_latency, n) for n in (10, 100, 1000)]
+    rows = [
+        anyio.run(functools.partial(_latency, 10, idle=0.1)),
+        anyio.run(functools.partial(_latency, 100, idle=0.15)),
+        anyio.run(functools.partial(_latency, 1000, idle=0.6, flips=30)),
+        anyio.run(_latency, 100),
+        anyio.run(_latency, 1000),
+    ]
     rows.append(_rss())
     return rows

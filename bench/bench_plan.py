@@ -1,5 +1,6 @@
-"""Plan parsing cost at 10, 100 and 1,000 tasks: a full read, and a re-read after one cell
-edit with the previous plan (what the daemon does after each of its own writes); and the
+"""Plan parsing cost at 10, 100 and 1,000 tasks: a full read, and a re-read with the previous
+plan after one cell edit that keeps its length and after one that does not (what the daemon
+does on every save and after each of its own writes); and the
 time validate, status and graph need on random 100-task tables (ids, group names and
 dependency strings drawn at random, cycles and all)."""
 
@@ -95,6 +96,18 @@ def run() -> list[dict[str, Any]]:
         rows.append(
             {
                 "bench": "plan_parse_after_cell_edit",
+                "tasks": n,
+                "p50_ms": round(p50, 3),
+                "p99_ms": round(p99, 3),
+            }
+        )
+        # A cell that changes length (Not Started → Completed), as most edits do: every row
+        # below it moves, which the same-length edit above does not show.
+        shifted = set_cell(text, plan, "T1", "Status", "Completed")
+        p50, p99 = _time(lambda e=shifted, p=plan: parse_plan(e, previous=p), repeat)
+        rows.append(
+            {
+                "bench": "plan_parse_after_status_edit",
                 "tasks": n,
                 "p50_ms": round(p50, 3),
                 "p99_ms": round(p99, 3),

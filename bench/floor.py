@@ -25,10 +25,11 @@ _NAME = "floor.md"
 async def detection_floor_ms(directory: Path, step_ms: int, samples: int = SAMPLES) -> float:
     """Median time from ``os.replace`` of a file in ``directory`` to the watcher's report.
 
-    A batch ends after one step with nothing new, so a rename is reported one to two of the
-    watcher's ``step_ms`` after it lands, plus the hop from its thread. Each rename lands at a
-    random moment of a step, as a person's save does, and the new file is written outside the
-    watched folder, so the rename is the only change the watcher sees.
+    With inotify (Linux) that is the kernel's event and the event loop's wake; with
+    watchfiles' polling, a batch ends after one step with nothing new, so a rename is reported
+    one to two of the watcher's ``step_ms`` after it lands, plus the hop from its thread.
+    Each rename lands at a random moment of a step, as a person's save does, and the new file
+    is written outside the watched folder, so the rename is the only change the watcher sees.
     """
     watched = directory / "watched"
     watched.mkdir()

@@ -37,6 +37,7 @@ from protocol._model import (
     Plan,
     Task,
 )
+from protocol._refname import branch_name_problem
 from protocol._status import canonical_status
 from protocol.dag import (
     critical_path,
@@ -112,6 +113,7 @@ __all__ = [
     "agent_id",
     "append_blocker_line",
     "append_message",
+    "branch_name_problem",
     "canonical_status",
     "check_plan",
     "critical_path",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 from protocol._errors import ProtocolError
 from protocol._text import Span
@@ -15,8 +16,7 @@ NOT_STARTED, IN_PROGRESS, BLOCKED, COMPLETED, FAILED = STATUSES
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(NamedTuple):
     """One table cell. ``raw`` is the cell's text between the pipes, trimmed of spaces;
     ``span`` covers exactly ``raw`` (zero-width in the middle of an empty cell)."""
 
@@ -32,8 +32,7 @@ class Cell:
         return "" if v in ("-", "—") else v
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """A table body row: its cells in column order, and the span of the whole line."""
 
     cells: tuple[Cell, ...]

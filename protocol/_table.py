@@ -110,10 +110,12 @@ def _reuse(lines: Lines, old_lines: Lines, old: Blocks) -> Blocks | None:
         return None
     body_rows = {n for t in old.tables for n in range(t.header_line + 2, t.last_line + 1)}
     changed: set[int] = set()
-    for n in range(1, len(lines) + 1):
+    # Lines are compared as split by C code, and only those that differ are looked at.
+    pairs = zip(lines.text.split("\n"), old_lines.text.split("\n"), strict=False)
+    for n in [i for i, (a, b) in enumerate(pairs, 1) if a != b]:
         new = lines.content(n)
         if new == old_lines.content(n):
-            continue
+            continue  # only the line ending differs
         if n in body_rows and new.lstrip().startswith("|"):
             changed.add(n)
         elif not (is_marker_line(new) and is_marker_line(old_lines.content(n))):
@@ -145,12 +147,15 @@ def _reread_table(lines: Lines, old_lines: Lines, old: Table, changed: set[int])
 
 
 def _moved(row: Row, delta: int) -> Row:
-    cells = tuple(
-        Cell(c.raw, Span(c.span.start + delta, c.span.end + delta, c.span.line, c.span.col))
-        for c in row.cells
-    )
+    # Every row below a cell that grew is rebuilt on each re-read: this is the hot loop of
+    # a large plan's re-read (bench/bench_plan.py), hence tuples built directly.
+    new = tuple.__new__
+    cells = [
+        new(Cell, (raw, new(Span, (s[0] + delta, s[1] + delta, s[2], s[3]))))
+        for raw, s in row.cells
+    ]
     s = row.span
-    return Row(cells, Span(s.start + delta, s.end + delta, s.line, s.col))
+    return new(Row, (tuple(cells), new(Span, (s[0] + delta, s[1] + delta, s[2], s[3]))))
 
 
 def _read_table(lines: Lines, first: int, last: int) -> Table | None:

@@ -8,13 +8,12 @@ edit never drops it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 BOM = "\ufeff"
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """A half-open range ``[start, end)`` of the text, and the line/column where it starts."""
 
     start: int

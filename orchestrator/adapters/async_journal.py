@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from orchestrator.adapters.journal import Intent, Journal
+from orchestrator.adapters.journal import Begin, Intent, Journal
 from orchestrator.adapters.retry import Retry
 from orchestrator.decisions.scheduler import TaskState
 
@@ -80,8 +80,20 @@ class AsyncJournal:
         self.states[task_id] = state
         return fresh
 
+    async def begin_all(self, entries: Sequence[Begin]) -> list[bool]:
+        """:meth:`begin` for each of ``entries``, in one transaction."""
+        fresh = await self._write(self.sync.begin_all, entries)
+        for e in entries:
+            if e.task is not None and e.task_id is not None:
+                self.states[e.task_id] = e.task
+        return fresh
+
     async def done(self, key: str, state: str = "done") -> None:
         await self._write(self.sync.done, key, state)
+
+    async def done_all(self, keys: Sequence[str]) -> None:
+        if keys:
+            await self._write(self.sync.done_all, keys)
 
     async def pending(self) -> list[Intent]:
         return await anyio.to_thread.run_sync(self.sync.pending)

@@ -106,6 +106,16 @@ class Intent:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Begin:
+    """One intent to record, with the task state it leads to and the intents owed with it."""
+
+    intent: Intent
+    task: TaskState | None
+    task_id: str | None = None
+    also: tuple[Intent, ...] = ()
+
+
 HANDOFF = "Handoff"  # the kind of a handoff owed to the downstream agents of a finished task
 
 
@@ -219,21 +229,34 @@ class Journal:
         Returns False (and changes nothing) when an intent with this key already exists:
         the action was decided before and is either done or pending replay.
         """
+        return self.begin_all([Begin(Intent(key, kind, payload), task, task_id, tuple(also))])[0]
+
+    def begin_all(self, entries: Sequence[Begin]) -> list[bool]:
+        """:meth:`begin` for each of ``entries``, all in one transaction: the intents of one
+        decision cost one commit (one fsync) between the decision and its plan write."""
+        fresh: list[bool] = []
         with self._tx() as db:
-            if db.execute("SELECT 1 FROM intents WHERE key = ?", (key,)).fetchone():
-                return False
-            for intent in (Intent(key, kind, payload), *also):
-                db.execute(
-                    "INSERT OR IGNORE INTO intents (key, kind, payload) VALUES (?, ?, ?)",
-                    (intent.key, intent.kind, json.dumps(intent.payload, sort_keys=True)),
-                )
-            if task is not None and task_id is not None:
-                _put_task(db, task_id, task)
-            return True
+            for e in entries:
+                if db.execute("SELECT 1 FROM intents WHERE key = ?", (e.intent.key,)).fetchone():
+                    fresh.append(False)
+                    continue
+                for intent in (e.intent, *e.also):
+                    db.execute(
+                        "INSERT OR IGNORE INTO intents (key, kind, payload) VALUES (?, ?, ?)",
+                        (intent.key, intent.kind, json.dumps(intent.payload, sort_keys=True)),
+                    )
+                if e.task is not None and e.task_id is not None:
+                    _put_task(db, e.task_id, e.task)
+                fresh.append(True)
+        return fresh
 
     def done(self, key: str, state: str = "done") -> None:
+        self.done_all([key], state)
+
+    def done_all(self, keys: Sequence[str], state: str = "done") -> None:
+        """Mark each of ``keys`` ``state``, in one transaction."""
         with self._tx() as db:
-            db.execute("UPDATE intents SET state = ? WHERE key = ?", (state, key))
+            db.executemany("UPDATE intents SET state = ? WHERE key = ?", [(state, k) for k in keys])
 
     def pending(self) -> list[Intent]:
         rows = self._query(

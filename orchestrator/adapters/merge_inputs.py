@@ -98,6 +98,7 @@ def start_point(
         read = 'read only (inputs = "read")'
         held = tuple(Unmerged(i.task_id, i.branch, i.worktree, reason=read) for i in inputs)
         return StartPoint(base_sha, (), held)
+    git = _Merges(call, try_, base_sha)
     heads: dict[str, str] = {}
     unmerged: list[Unmerged] = []
     for i in inputs:
@@ -116,36 +117,33 @@ def start_point(
         whom.add(other)
 
     for a, b in combinations(heads, 2):
-        files = _conflicts(try_, heads[a], heads[b])
+        files = git.conflicts(heads[a], heads[b])
         if files is not None:
             clash(a, files, b)
             clash(b, files, a)
     for task_id, sha in heads.items():
-        files = _conflicts(try_, base_sha, sha)
+        files = git.conflicts(base_sha, sha)
         if files is not None:
             clash(task_id, files, base)
 
-    start, parents, tree = base_sha, [base_sha], None
-    merged: list[str] = []
+    parents, merged = [base_sha], list[str]()
     for task_id, sha in heads.items():  # the plan's order of dependencies
         if task_id in clashes:
             continue
-        step = _merge(call, try_, start, sha, f"Baton: merge {task_id} (step)")
-        if isinstance(step, list):  # conflicts only the stack shows
+        files = git.merge(sha, f"Baton: merge {task_id} (step)")
+        if files:  # conflicts only the stack shows
             for other in merged or [base]:
-                clash(task_id, step, other)
+                clash(task_id, files, other)
             continue
-        start, tree = step
         parents.append(sha)
         merged.append(task_id)
     shared = [heads[t] for t in heads if t in clashes]
     if shared:
         status, out = try_("merge-base", "--octopus", *shared)
         common = out.strip()
-        if status == 0 and common and not _contains(try_, start, common):
-            step = _merge(call, try_, start, common, "Baton: merge shared inputs (step)")
-            if not isinstance(step, list):
-                start, tree = step
+        if status == 0 and common and not _contains(try_, git.start(), common):
+            files = git.merge(common, "Baton: merge shared inputs (step)")
+            if not files:
                 parents.append(common)
     for task_id in heads:
         if task_id in clashes:
@@ -154,38 +152,66 @@ def start_point(
             unmerged.append(
                 Unmerged(task_id, i.branch, i.worktree, tuple(sorted(where)), tuple(sorted(whom)))
             )
-    if len(parents) > 1 and tree is not None:
+    start = base_sha
+    if len(parents) > 1 and git.tree is not None:
         names = ", ".join(merged) or "none"
         names_held = ", ".join(u.task_id for u in unmerged)
         message = f"Baton: start from {base} merged with {names}"
         if names_held:
             message += f"\n\nNot merged: {names_held}"
         args = [a for p in parents for a in ("-p", p)]
-        start = call(*_BATON, "commit-tree", tree, *args, "-m", message).strip()
+        start = call(*_BATON, "commit-tree", git.tree, *args, "-m", message).strip()
     return StartPoint(start, tuple(merged), tuple(unmerged))
+
+
+class _Merges:
+    """The stack of merges onto the base, with each git call made once: a pair already
+    merged is not merged again, and a step's commit is written only when a next merge
+    needs it as a start (the last step's tree goes into the one commit the task starts
+    from)."""
+
+    def __init__(self, call: Call, try_: Try, base_sha: str) -> None:
+        self._call, self._try = call, try_
+        self._results: dict[tuple[str, str], tuple[int, str]] = {}
+        self._start = base_sha  # the last step's commit, once written
+        self._step: tuple[str, str, str, str] | None = None  # (tree, start, other, message)
+        self.tree: str | None = None  # the tree of everything merged so far
+
+    def _merge_tree(self, a: str, b: str) -> tuple[int, str]:
+        if (a, b) not in self._results:
+            self._results[a, b] = self._try(
+                "merge-tree", "--write-tree", "--name-only", "--no-messages", a, b
+            )
+        return self._results[a, b]
+
+    def conflicts(self, a: str, b: str) -> list[str] | None:
+        """The files merging ``a`` and ``b`` conflicts in, or None when it merges cleanly."""
+        status, out = self._merge_tree(a, b)
+        if status == 0:
+            return None
+        return sorted({line for line in out.splitlines()[1:] if line}) or ["(unknown)"]
+
+    def start(self) -> str:
+        """The commit of everything merged so far (the base's until a merge)."""
+        if self._step is not None:
+            tree, start, other, message = self._step
+            self._start = self._call(
+                *_BATON, "commit-tree", tree, "-p", start, "-p", other, "-m", message
+            ).strip()
+            self._step = None
+        return self._start
+
+    def merge(self, other: str, message: str) -> list[str]:
+        """Merge ``other`` onto the stack; the conflicting files, empty when it merged."""
+        start = self.start()
+        files = self.conflicts(start, other)
+        if files is not None:
+            return files
+        self.tree = self._merge_tree(start, other)[1].splitlines()[0].strip()
+        self._step = (self.tree, start, other, message)
+        return []
 
 
 def _contains(try_: Try, commit: str, other: str) -> bool:
     """Whether ``other`` is already in ``commit``'s history."""
     return try_("merge-base", "--is-ancestor", other, commit)[0] == 0
-
-
-def _conflicts(try_: Try, a: str, b: str) -> list[str] | None:
-    """The files merging ``a`` and ``b`` conflicts in, or None when it merges cleanly."""
-    status, out = try_("merge-tree", "--write-tree", "--name-only", "--no-messages", a, b)
-    if status == 0:
-        return None
-    lines = [line for line in out.splitlines()[1:] if line]
-    return sorted(set(lines)) or ["(unknown)"]
-
-
-def _merge(
-    call: Call, try_: Try, start: str, other: str, message: str
-) -> tuple[str, str] | list[str]:
-    """``start`` merged with ``other`` as a (commit, tree), or the conflicting files."""
-    status, out = try_("merge-tree", "--write-tree", "--name-only", "--no-messages", start, other)
-    if status != 0:
-        return sorted({line for line in out.splitlines()[1:] if line}) or ["(unknown)"]
-    tree = out.splitlines()[0].strip()
-    commit = call(*_BATON, "commit-tree", tree, "-p", start, "-p", other, "-m", message).strip()
-    return commit, tree

@@ -25,6 +25,7 @@ import structlog
 
 from orchestrator.adapters.merge_inputs import Input, StartPoint, start_point
 from orchestrator.config import default_parent
+from protocol import branch_name_problem
 
 log = structlog.get_logger()
 
@@ -237,13 +238,13 @@ class Worktrees:
         found = self._succeeds(None, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
         return None if found else base
 
-    def _check_branch(self, branch: str) -> None:
-        if not branch or branch.startswith("-"):
-            raise WorktreeError(f"branch name {branch!r} must not be empty or start with '-'")
-        status, normalized = self._try(None, "check-ref-format", "--branch", branch)
-        # --branch also expands "@{-1}" and friends; only a name that stands for itself is ok.
-        if status != 0 or normalized != branch or branch == "HEAD":
-            raise WorktreeError(f"{branch!r} is not a valid branch name")
+    @staticmethod
+    def _check_branch(branch: str) -> None:
+        # git's own rules (``git check-ref-format --branch``), checked without a process;
+        # git refuses a bad name again when the branch is created.
+        problem = branch_name_problem(branch)
+        if problem is not None:
+            raise WorktreeError(f"{branch!r} is not a valid branch name: it {problem}")
 
     def _target(self, folder: str) -> Path:
         """The resolved path of ``folder``, checked to lie directly inside the parent."""
@@ -323,12 +324,10 @@ class Worktrees:
             log.info("worktree_created", folder=folder, branch=branch, path=str(path))
         else:
             base = self._base()
-            if inputs and self._missing_base() is not None:
-                raise BaseBranchMissing(base)
             call, try_ = (lambda *a: self._call(None, *a)), (lambda *a: self._try(None, *a))
-            start = start_point(call, try_, base, inputs, merge=merge) if inputs else None
-            at = start.commit if start else base
             try:
+                start = start_point(call, try_, base, inputs, merge=merge) if inputs else None
+                at = start.commit if start else base
                 self._call(None, "worktree", "add", "-b", branch, "--", str(path), at)
             except WorktreeError:
                 # Asked only when git failed, so a healthy run pays nothing for it.

@@ -1,13 +1,14 @@
 """The executor: the one place actions become effects (docs/architecture.md).
 
 :meth:`Executor.apply` takes the actions of one decision and carries them out in three
-steps. First, in order, what must happen before the plan is written: each journaled action's
-intent (with the task state it leads to), stopping and resuming agents, messages, marks and
-notifications. Then all plan edits of the decision in one atomic write. Then what depends on
-that write: reports are made, agents start for the starts that landed, intents are marked
-done and handoffs begin. :meth:`Executor.replay` does the same for an intent a crash left
-pending, from the parameters journaled back then. Every action type has its ``case``; a new
-one that does not is a type error (``assert_never``).
+steps. First, in order, what must happen before the plan is written: the journaled actions'
+intents (with the task states they lead to, in one transaction, and before any effect that
+follows them), stopping and resuming agents, messages, marks and notifications. Then all
+plan edits of the decision in one atomic write. Then what depends on that write: reports
+are made, agents start for the starts that landed, intents are marked done (again in one
+transaction) and handoffs begin. :meth:`Executor.replay` does the same for an intent a
+crash left pending, from the parameters journaled back then. Every action type has its
+``case``; a new one that does not is a type error (``assert_never``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, assert_never
 import structlog
 
 from orchestrator.adapters.clock import format_duration, iso, parse_iso
-from orchestrator.adapters.journal import Intent
+from orchestrator.adapters.journal import Begin, Intent
 from orchestrator.adapters.notify_hook import NotifyHook
 from orchestrator.decisions.actions import (
     KIND_HANDOFF,
@@ -82,6 +83,11 @@ class _Batch:
     done: list[str] = field(default_factory=list)  # intent keys, marked after the write
     after: list[tuple[Report | AppendTriage, pw.PlanEdit | None]] = field(default_factory=list)
     handoffs: list[Intent] = field(default_factory=list)
+    # The intents staged and not yet journaled, the task states they lead to, and the
+    # handoffs owed only if their finish is new (its index in `begins`).
+    begins: list[Begin] = field(default_factory=list)
+    states: dict[str, TaskState] = field(default_factory=dict)
+    owed: list[tuple[int, Intent]] = field(default_factory=list)
 
 
 class Executor:
@@ -110,26 +116,37 @@ class Executor:
         batch = _Batch()
         for action in actions:
             await self._stage(action, batch)
+        await self._journal(batch)
         s = self._s
         written = await s.writer.write(batch.edits, defer=True) if batch.edits else None
         for done, landed in batch.after:
             self._after(done, landed)
         for start, edit, previous in batch.starts:  # agents first: bookkeeping can wait
             await self._started(start, edit, previous)
-        for key in batch.done:
-            await s.journal.done(key)
+        await s.journal.done_all(batch.done)
         for owed in batch.handoffs:
             # In the background: git and the message log must not delay the next decision.
             self._background(_guarded(self._handoff, owed))
         s.writer.flush()
         return written
 
+    async def _journal(self, batch: _Batch) -> None:
+        """Journal the intents staged so far, in one transaction: before the plan write
+        they lead to, and before any other effect that follows them in the decision."""
+        if not batch.begins:
+            return
+        fresh = await self._s.journal.begin_all(batch.begins)
+        batch.handoffs += [handoff for i, handoff in batch.owed if fresh[i]]
+        batch.begins, batch.owed = [], []
+
     async def _stage(self, action: Action, batch: _Batch) -> None:
         s = self._s
+        if isinstance(action, (StopAgent, Integrate, SendMessage, Notify, Escalate)):
+            await self._journal(batch)  # effects outside the plan come after their intents
         match action:
             case StartTask(task_id, attempt, agent_id, at):
-                previous = s.journal.states.get(task_id, TaskState())
-                await self._begin(action, TaskState(attempt, True, None, at))
+                previous = self._state(batch, task_id)
+                self._begin(batch, action, TaskState(attempt, True, None, at))
                 edit = pw.start(task_id, at)
                 batch.edits += [edit, pw.start_log(task_id, agent_id, at)]
                 batch.starts.append((action, edit, previous))
@@ -139,12 +156,12 @@ class Executor:
                 # agent: this one marks that start done once its worktree is ready.
                 self._agents.spawn(task_id, attempt, start_key(task_id, attempt))
             case AdoptTask(task_id, attempt, agent_id, at):
-                await self._begin(action, TaskState(attempt, True, None, at, True))
+                self._begin(batch, action, TaskState(attempt, True, None, at, True))
                 batch.edits.append(pw.adopt(task_id, agent_id, at))
                 batch.done.append(intent_key(action))
                 batch.after.append((Report("task_adopted", _task(action)), None))
             case FinishTask(task_id, attempt, status, at):
-                previous = s.journal.states.get(task_id, TaskState())
+                previous = self._state(batch, task_id)
                 state = TaskState(
                     previous.attempt or attempt,
                     previous.started,
@@ -160,7 +177,7 @@ class Executor:
                     {"task_id": task_id, "attempt": state.attempt, "at": at},
                 )
                 owed = (handoff,) if status == COMPLETED else ()
-                fresh = await self._begin(action, state, owed)
+                index = self._begin(batch, action, state, owed)
                 duration = self._duration(action)
                 batch.edits.append(pw.finish(task_id, status, at, duration))
                 batch.done.append(intent_key(action))
@@ -169,10 +186,10 @@ class Executor:
                 batch.after.append((Report(event, fields), None))
                 if status == FAILED:
                     log.warning("escalated", task_id=task_id, reason="task_failed")
-                elif fresh:
-                    batch.handoffs.append(handoff)
+                else:
+                    batch.owed.append((index, handoff))  # if the finish is new
             case ResetTask():
-                await self._begin(action, TaskState(action.attempt))
+                self._begin(batch, action, TaskState(action.attempt))
                 batch.done.append(intent_key(action))
                 batch.after.append((Report("task_reset", _task(action)), None))
             case StopAgent(task_id, reason):
@@ -242,12 +259,19 @@ class Executor:
             case _:
                 assert_never(action)
 
-    async def _begin(
-        self, action: Journaled, state: TaskState, also: Sequence[Intent] = ()
-    ) -> bool:
-        return await self._s.journal.begin(
-            intent_key(action), kind_of(action), to_payload(action), state, action.task_id, also
-        )
+    def _state(self, batch: _Batch, task_id: str) -> TaskState:
+        """The task's state as the decision so far leaves it."""
+        return batch.states.get(task_id) or self._s.journal.states.get(task_id, TaskState())
+
+    @staticmethod
+    def _begin(
+        batch: _Batch, action: Journaled, state: TaskState, also: Sequence[Intent] = ()
+    ) -> int:
+        """Stage the action's intent; returns its index among the staged intents."""
+        intent = Intent(intent_key(action), kind_of(action), to_payload(action))
+        batch.begins.append(Begin(intent, state, action.task_id, tuple(also)))
+        batch.states[action.task_id] = state
+        return len(batch.begins) - 1
 
     async def _started(self, a: StartTask, edit: pw.PlanEdit, previous: TaskState) -> None:
         key = intent_key(a)

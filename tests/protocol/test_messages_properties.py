@@ -118,7 +118,7 @@ def shifted(m: Message, delta: int) -> Message:
     """``m`` as it reads after an edit of ``delta`` characters earlier in the file."""
 
     def move(s: Span) -> Span:
-        return dataclasses.replace(s, start=s.start + delta, end=s.end + delta)
+        return s._replace(start=s.start + delta, end=s.end + delta)
 
     return dataclasses.replace(m, span=move(m.span), status_span=move(m.status_span))
 
@@ -167,14 +167,14 @@ def test_parse_after_edit_sees_exactly_the_edit(log: Log, data: st.DataObject) -
     target = before.messages[index]
     after = parse_messages(set_message_status(log.text, target, status))
     delta = len(status) - len(target.status)
-    status_span = dataclasses.replace(target.status_span, end=target.status_span.end + delta)
+    status_span = target.status_span._replace(end=target.status_span.end + delta)
     expected = [
         *before.messages[:index],
         dataclasses.replace(
             target,
             status=status,
             headers={**target.headers, "STATUS": status},
-            span=dataclasses.replace(target.span, end=target.span.end + delta),
+            span=target.span._replace(end=target.span.end + delta),
             status_span=status_span,
         ),
         *(shifted(m, delta) for m in before.messages[index + 1 :]),
