@@ -4,13 +4,16 @@ agent's inbox, p50/p99, with a 10-message and a 100,000-message log.
 The daemon runs the template plan with manual agents (T1 running) and a stand-in for git
 worktrees. Each sample appends one message for T1's agent by rename, as an editor saves,
 and the clock stops when the daemon reports it delivered. The log of 100,000 messages is
-about 25 MB: each append rewrites it, which is part of the person's save, not the route.
+about 25 MB: each append rewrites it, which is part of the person's save, not the route;
+the save runs in a thread, as an editor is another process, and the clock starts at its
+rename.
 Each latency is shown also as a multiple of the detection floor (``bench/floor.py``), measured
 in the same run.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import tempfile
@@ -34,6 +37,7 @@ TEMPLATE = Path(__file__).parent.parent / "orchestrator" / "templates" / "MULTI_
 class _Delivered:
     def __init__(self) -> None:
         self.events: dict[str, anyio.Event] = {}
+        self.at: dict[str, float] = {}  # when each sample was reported delivered
         self.started = anyio.Event()
         self.acked = anyio.Event()
         self.history_read = anyio.Event()
@@ -49,10 +53,31 @@ class _Delivered:
         elif event == "messages_read" and fields.get("count"):
             self.history_read.set()
         elif event == "message_delivered" and fields.get("type") == "Update":
-            for e in self.events.values():
+            for text, e in self.events.items():
                 if not e.is_set():
+                    self.at[text] = time.perf_counter()
                     e.set()
                     break
+
+
+def _write_save(log_path: Path, tmp_path: Path, block: str) -> None:
+    """The editor's part of a save, before its rename: the old text and the new block
+    written to a file beside the log and flushed to disk, as vim does. It runs in a thread,
+    as an editor is another process: the daemon's event loop is not frozen while 25 MB are
+    read and written, and the flush of the new file is not left to the rename (ext4 would
+    flush it there, inside the save's rename, before the watcher can see anything)."""
+    text = log_path.read_text(encoding="utf-8") + "\n" + block
+    with tmp_path.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _rename(tmp_path: Path, log_path: Path) -> float:
+    """The rename that makes the save visible; returns when it began (the clock's start)."""
+    t0 = time.perf_counter()
+    tmp_path.replace(log_path)
+    return t0
 
 
 async def _latency(size: int) -> dict[str, Any]:
@@ -90,16 +115,16 @@ async def _latency(size: int) -> dict[str, Any]:
                     timestamp="2026-01-01T09:00:00Z",
                     text=f"sample {i}",
                 )
-                text = log_path.read_text(encoding="utf-8") + "\n" + block
                 tmp_path = log_path.with_name(".append.tmp")
-                tmp_path.write_text(text, encoding="utf-8")
+                await anyio.to_thread.run_sync(_write_save, log_path, tmp_path, block)
                 done = seen.event(f"sample {i}")
                 seen.acked = anyio.Event()
-                t0 = time.perf_counter()
-                tmp_path.replace(log_path)
+                t0 = await anyio.to_thread.run_sync(_rename, tmp_path, log_path)
                 with anyio.fail_after(30):
                     await done.wait()
-                samples.append((time.perf_counter() - t0) * 1000)
+                # Stopped when the daemon reported it, not when this task next ran: the
+                # rename's thread may still be freeing the old 25 MB file in the kernel.
+                samples.append((seen.at[f"sample {i}"] - t0) * 1000)
                 with anyio.fail_after(30):  # a person's editor reloads before the next save
                     await seen.acked.wait()
             daemon.stop()
@@ -110,7 +135,7 @@ async def _latency(size: int) -> dict[str, Any]:
         "samples": len(samples),
         "p50_ms": round(statistics.median(samples), 2),
         "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
-        "target": "p99<=50",
+        "target": "p50<=3, p99<=10",
     }
     return as_multiples(row, floor)
 

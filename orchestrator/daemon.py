@@ -197,6 +197,8 @@ class Daemon:
         self.lock = RunLock(config.state_dir)
         self.exit_code = 0
         self._wake = anyio.Event()
+        self._route_wake = anyio.Event()  # the message log changed (or anything did)
+        self._planned = anyio.Event()  # the first plan pass is over: routing may begin
         self._stop = anyio.Event()
         self._run_parts: _Run | None = None
 
@@ -254,6 +256,7 @@ class Daemon:
                 await parts.recover(tg)
                 self.wake()
                 tg.start_soon(self._loop, parts)
+                tg.start_soon(self._route, parts)
                 tg.start_soon(self._tick, parts)
                 tg.start_soon(self._timers, parts)
                 tg.start_soon(self.notifier.watchdog_loop)
@@ -286,6 +289,7 @@ class Daemon:
 
     def wake(self) -> None:
         self._wake.set()
+        self._route_wake.set()
 
     def reconsider(self) -> None:
         """Decide again even if the plan has not changed: something outside it has."""
@@ -294,7 +298,11 @@ class Daemon:
         self.wake()
 
     def _on_change(self, names: frozenset[str]) -> None:
-        self.wake()
+        # A message appended wakes only the router: it must not wait for a plan re-read.
+        if self.config.messages_file in names:
+            self._route_wake.set()
+        if names != {self.config.messages_file}:
+            self._wake.set()
 
     async def _timers(self, parts: _Run) -> None:
         """SLA and deadline checks, on the injected clock."""
@@ -323,7 +331,6 @@ class Daemon:
             self._wake = anyio.Event()
             try:
                 await parts.reconciler.reconcile()
-                await parts.router.poll()
                 plan = parts.reconciler.plan
                 if plan is not None and parts.writer.valid.is_set():
                     await parts.inbox.triage(plan)
@@ -341,6 +348,32 @@ class Daemon:
                 gc.freeze()  # see _collect_heap
                 if failing is not None:
                     self.reporter("reconcile_recovered", error=failing)
+                    failing = None
+                    backoff.reset()
+            finally:
+                self._planned.set()
+
+    async def _route(self, parts: _Run) -> None:
+        """The message log's own loop (docs/architecture.md), after the first plan pass: a
+        message to the Orchestrator is handled against a plan that was read."""
+        await self._planned.wait()
+        backoff = Backoff()
+        failing: str | None = None
+        while True:
+            await self._route_wake.wait()
+            self._route_wake = anyio.Event()
+            try:
+                await parts.router.poll()
+            except Exception as exc:  # one failed read must not take the daemon down
+                if str(exc) != failing:
+                    failing = str(exc)
+                    log.exception("routing_failed", error=failing)
+                self.reporter.observe("routing_failed", error=failing)
+                await self.clock.sleep(backoff.next())
+                self._route_wake.set()
+            else:
+                if failing is not None:
+                    self.reporter("routing_recovered", error=failing)
                     failing = None
                     backoff.reset()
 

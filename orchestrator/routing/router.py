@@ -21,6 +21,7 @@ from orchestrator.runtime.services import Services
 from protocol import (
     EditConflictError,
     Message,
+    MessageError,
     UnterminatedBlockError,
     parse_messages,
     set_message_status,
@@ -55,19 +56,64 @@ class Router:
             messages, errors = await anyio.to_thread.run_sync(self.log.read_file, path, store.read)
         except FileNotReady:
             return
+        to_ack: list[Message] = []
+        for_orchestrator: list[Message] = []
+        self._route(messages, errors, to_ack, for_orchestrator)
+        # Delivered first, then checked: an edit of an old message is noticed here.
+        again = await anyio.to_thread.run_sync(self.log.verify, path)
+        if again is not None:
+            self._forget_gone(again[0])
+            fresh = {m.id: m for m in again[0]}  # their STATUS may have moved: use where it is
+            to_ack[:] = [fresh.get(m.id, m) for m in to_ack]
+            for_orchestrator[:] = [fresh.get(m.id, m) for m in for_orchestrator]
+            self._route(*again, to_ack, for_orchestrator)
+        self._say_open_block()
+        if not (to_ack or for_orchestrator or self._deliveries):
+            return
+        await self.flush_deliveries()
+        resolved = await self.inbox(for_orchestrator) if for_orchestrator else set()
+        statuses = {m.id: "Acknowledged" for m in [*to_ack, *for_orchestrator]}
+        statuses.update({i: "Resolved" for i in resolved})
+        if statuses:
+            await self.set_status([*to_ack, *for_orchestrator], statuses)
+
+    def _forget_gone(self, reread: Sequence[Message]) -> None:
+        """Messages read before at or after where the log was read again, and not found
+        there now: edited (a new id) or removed, so nothing more is held for them."""
+        start, stop = self.log.reread
+        present = {m.id for m in reread}
+        gone = []
+        # Newest first, as they were read (in the file's order): the ones before ``start``
+        # end the search, so a re-read near the end costs no walk through 100,000.
+        for mid in reversed(self.known):
+            at = self.known[mid].span.start
+            if at < start:
+                break
+            if at < stop and mid not in present:
+                gone.append(mid)
+        for mid in gone:
+            del self.known[mid]
+            self.deadlines.pop(mid, None)
+
+    def _route(
+        self,
+        messages: Sequence[Message],
+        errors: Sequence[MessageError],
+        to_ack: list[Message],
+        for_orchestrator: list[Message],
+    ) -> None:
+        """Deliver what ``messages`` holds that was not seen before; the Sent ones go into
+        ``to_ack`` and ``for_orchestrator``. Statuses of messages seen before are updated."""
         for error in errors:
             log.error("message_invalid", file=error.file, line=error.line, reason=error.reason)
-        self._say_open_block()
         new = [m for m in messages if m.id not in self.known]
         for m in messages:
             self.known[m.id] = m
             if m.deadline and m.status != "Resolved":
                 self.deadlines[m.id] = m
+            else:
+                self.deadlines.pop(m.id, None)
         self._s.report("messages_read", level="debug", count=len(messages), new=len(new))
-        if not new:
-            return
-        to_ack: list[Message] = []
-        for_orchestrator: list[Message] = []
         for m in new:
             if m.status == "Resolved":
                 continue
@@ -85,12 +131,6 @@ class Router:
                 to=list(m.to),
                 delivered=delivered,
             )
-        await self.flush_deliveries()
-        resolved = await self.inbox(for_orchestrator) if for_orchestrator else set()
-        statuses = {m.id: "Acknowledged" for m in [*to_ack, *for_orchestrator]}
-        statuses.update({i: "Resolved" for i in resolved})
-        if statuses:
-            await self.set_status([*to_ack, *for_orchestrator], statuses)
 
     def _say_open_block(self) -> None:
         """Warn once while the log ends in a block with no closing '---': it may be a
@@ -207,7 +247,8 @@ class Router:
         if -1 in moved:
             self.log.anchor, self.log.end, self.log.byte_end = "x", -1, 0  # full read next time
         else:
-            self.log.moved(moved[-1], written)
+            # Off the event loop: at 25 MB, finding the byte position takes milliseconds.
+            await anyio.to_thread.run_sync(self.log.moved, moved[-1], written)
         for m in ordered:
             if statuses[m.id] == "Resolved":
                 self.known.pop(m.id, None)  # nothing more to deliver or to watch

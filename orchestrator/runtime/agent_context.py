@@ -81,11 +81,15 @@ class Context:
         inbox: MemoryObjectReceiveStream[Message],
         submit: Submit,
         started_at: str | None = None,
+        completing: anyio.Lock | None = None,
     ) -> None:
         self._s = services
         self._started_at = started_at  # when the attempt began, as the journal says
         self._inbox = inbox
         self._submit = submit
+        # Held by one gated completion at a time, from reading the plan to its write: of
+        # tasks completing together, the last sees the others Completed (gate_ticks).
+        self._completing = completing or anyio.Lock()
         self.brief = brief
 
     async def next_message(self) -> Message:
@@ -197,10 +201,13 @@ class Context:
         if verdict is None:
             await self._submit(Completed(b.task_id, summary), COMPLETED)
             return None
-        plan = self._s.plan()
-        ticks = gate_ticks(plan, await passed_checks(self._s)) if plan is not None else ()
         note = f"{summary} · gates: {verdict.summary}"
-        await self._submit(Completed(b.task_id, note, ticks), COMPLETED)
+        async with self._completing:
+            known = self._s.writer.known  # Baton's own last write, or the last read
+            plan = known[1] if known is not None else self._s.plan()
+            passed = await passed_checks(self._s)
+            ticks = gate_ticks(plan, passed, b.task_id) if plan is not None else ()
+            await self._submit(Completed(b.task_id, note, ticks), COMPLETED)
         return None
 
     async def _gate_failed(self, verdict: GateVerdict) -> None:

@@ -73,6 +73,7 @@ class AgentPool:
         brief: Brief | None = None,
     ) -> None:
         self._s = services
+        self._completing = anyio.Lock()  # one gated completion at a time (agent_context.py)
         self._make_agent = make_agent
         self._tg = tg
         self._ensure = ensure  # the task's worktree (waiting while its base branch is gone)
@@ -178,7 +179,12 @@ class AgentPool:
 
     def _context(self, running: Running) -> Context:
         return Context(
-            self._s, running.brief, running.inbox, self._verdict(running), running.started_at
+            self._s,
+            running.brief,
+            running.inbox,
+            self._verdict(running),
+            running.started_at,
+            self._completing,
         )
 
     def _verdict(self, running: Running) -> Callable[[AgentEvent, str | None], Awaitable[None]]:
