@@ -114,7 +114,10 @@ def _status(path: Path, task_id: str) -> str | None:
 
 
 class _Started:
-    """The daemon reports task_started only after the fsynced write is on disk."""
+    """One event per task from the daemon's progress: task_started comes only after the
+    fsynced write is on disk."""
+
+    EVENT = "task_started"
 
     def __init__(self) -> None:
         self.seen: dict[str, anyio.Event] = {}
@@ -123,7 +126,7 @@ class _Started:
         return self.seen.setdefault(task_id, anyio.Event())
 
     def __call__(self, event: str, fields: dict[str, Any]) -> None:
-        if event == "task_started":
+        if event == self.EVENT:
             self.event(fields["task_id"]).set()
 
 

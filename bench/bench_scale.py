@@ -26,7 +26,7 @@ from typing import Any
 
 import anyio
 
-from bench.bench_daemon import _git_repo, _latency, plan_text
+from bench.bench_daemon import _git_repo, _latency, _Started, plan_text
 from bench.floor import as_multiples, detection_floor_ms
 from orchestrator.config import load_config
 from orchestrator.daemon import Daemon
@@ -86,18 +86,10 @@ def _first_start_row() -> dict[str, Any]:
     }
 
 
-class _Ready:
+class _Ready(_Started):
     """The daemon reports worktree_ready once a task's worktree is checked out."""
 
-    def __init__(self) -> None:
-        self.seen: dict[str, anyio.Event] = {}
-
-    def event(self, task_id: str) -> anyio.Event:
-        return self.seen.setdefault(task_id, anyio.Event())
-
-    def __call__(self, event: str, fields: dict[str, Any]) -> None:
-        if event == "worktree_ready":
-            self.event(fields["task_id"]).set()
+    EVENT = "worktree_ready"
 
 
 async def _worktree_latency(n: int, flips: int, gap_s: float) -> dict[str, Any]:
