@@ -197,12 +197,20 @@ def _cycle_nodes(g: _Graph) -> list[int] | None:
             cursor[-1] += 1
             nxt = g.deps[node][i]
             if state[nxt] == 1:
-                return [*path[path.index(nxt) :], nxt]
+                return _from_a_task(g, path[path.index(nxt) :])
             if not state[nxt]:
                 state[nxt] = 1
                 path.append(nxt)
                 cursor.append(0)
     return None
+
+
+def _from_a_task(g: _Graph, loop: list[int]) -> list[int]:
+    """The cycle ``loop`` (without its repeated end) closed at a task: a cycle through a
+    group's node must not start or end there, or its task ids would not close."""
+    first = next((i for i, n in enumerate(loop) if g.is_task(n)), 0)
+    loop = loop[first:] + loop[:first]
+    return [*loop, loop[0]]
 
 
 def find_cycle(tasks: Sequence[Task]) -> tuple[str, ...] | None:

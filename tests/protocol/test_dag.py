@@ -133,6 +133,20 @@ def test_cycle_through_a_group_wait_is_found_and_named() -> None:
     assert [t.id for t in ready_tasks(tasks)] == []
 
 
+def test_a_cycle_found_at_a_group_wait_still_starts_and_ends_at_one_task() -> None:
+    """T5 (group B) needs T4 (group Build, no dependencies, so it waits for group B): the
+    search meets the cycle at the group's wait, and the ids it names still close."""
+    rows = [("T2", "A", "-"), ("T1", "A", "T3"), ("T5", "B", "T4"), ("T1", "A", "-")]
+    rows += [("T3", "Build", "-"), ("T4", "Build", "-")]
+    text = _matrix(
+        "\n".join(f"| {t} | x | Dev | - | - | {g} | Not Started | {d} | 1h |" for t, g, d in rows)
+    )
+    cycle = find_cycle(parse_plan(text).tasks)
+    assert cycle is not None
+    assert cycle[0] == cycle[-1]
+    assert set(cycle) == {"T4", "T5"}
+
+
 def test_word_group_before_letters_makes_no_hidden_cycle() -> None:
     """A first group named Pre is earliest, so the group waits form no cycle."""
     rows = "\n".join(
