@@ -59,9 +59,10 @@ class Bridge:
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[Bridge]:
         listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        await anyio.to_thread.run_sync(self._publish, port)
         try:
+            # Inside the try: a stop while the file is published must close the socket too.
+            port = listener.extra(anyio.abc.SocketAttribute.local_port)
+            await anyio.to_thread.run_sync(self._publish, port)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(listener.serve, self._serve_one)
                 try:
