@@ -125,3 +125,12 @@ async def running_daemon(
             yield daemon
         finally:
             daemon.stop()
+
+
+DECISION_PLACEHOLDER = "**Decision:** [OAuth 2.0 / JWT / Session-based]"
+
+
+def decide_jwt(text: str) -> str:
+    """The template's plan with JWT as the Selected Approach and every box ticked, as the
+    people at Integration would leave it."""
+    return text.replace(DECISION_PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")

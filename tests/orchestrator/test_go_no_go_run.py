@@ -12,10 +12,16 @@ from orchestrator.cli import main
 from orchestrator.daemon import Daemon
 from protocol import add_blocker_entry, parse_plan
 from protocol.integration import go_no_go
-from tests.orchestrator.conftest import FAST_SCRIPT, Recorder, git, make_config, running_daemon
+from tests.orchestrator.conftest import (
+    FAST_SCRIPT,
+    Recorder,
+    decide_jwt,
+    git,
+    make_config,
+    running_daemon,
+)
 
 PLAN = "MULTI_AGENT_PLAN.md"
-PLACEHOLDER = "**Decision:** [OAuth 2.0 / JWT / Session-based]"
 
 
 async def test_no_recommendation_is_no_go_until_a_person_decides(
@@ -39,7 +45,7 @@ async def test_no_recommendation_is_no_go_until_a_person_decides(
     rec = Recorder()
     async with running_daemon(config, rec):
         text = path.read_text(encoding="utf-8")
-        text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+        text = decide_jwt(text)
         path.write_text(text, encoding="utf-8")
         await rec.wait_for(lambda: rec.seen("go_no_go_decided", outcome="GO"))
         await rec.wait_for(lambda: rec.seen("integrated"))
@@ -97,7 +103,7 @@ async def test_critical_blocks_caution_waits_for_baton_approve(
     path = plan_repo / PLAN
     before = git(plan_repo, "rev-parse", "main")
     text = path.read_text(encoding="utf-8")
-    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    text = decide_jwt(text)
     rec = Recorder()
     async with running_daemon(config, rec):
         path.write_text(with_blocker(text, "Critical"), "utf-8")
@@ -153,7 +159,7 @@ async def test_a_conflict_stops_with_a_blocker_entry_and_the_base_untouched(
     before = git(plan_repo, "rev-parse", "main")
     path = plan_repo / PLAN
     text = path.read_text(encoding="utf-8")
-    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    text = decide_jwt(text)
     rec = Recorder()
     async with running_daemon(config, rec):
         path.write_text(text, "utf-8")

@@ -16,10 +16,16 @@ from orchestrator.config import ConfigError, load_config
 from orchestrator.daemon import Daemon
 from protocol import parse_plan
 from protocol.integration import go_no_go
-from tests.orchestrator.conftest import FAST_SCRIPT, Recorder, git, make_config, running_daemon
+from tests.orchestrator.conftest import (
+    FAST_SCRIPT,
+    Recorder,
+    decide_jwt,
+    git,
+    make_config,
+    running_daemon,
+)
 
 PLAN = "MULTI_AGENT_PLAN.md"
-PLACEHOLDER = "**Decision:** [OAuth 2.0 / JWT / Session-based]"
 BENCH = (
     "import json, os; n = int(os.environ['BATON_TASK_ID'][1:]); "
     "open('bench.json', 'w').write(json.dumps({'p50': n * 10, 'p95': n * 20, 'p99': n * 30}))"
@@ -75,7 +81,7 @@ async def test_integration_gates_fill_the_tables_and_run_once(plan_repo: Path) -
     # A restart does not run them again; the Decision makes it GO with their numbers.
     path = plan_repo / PLAN
     text = path.read_text(encoding="utf-8")
-    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    text = decide_jwt(text)
     rec = Recorder()
     async with running_daemon(config, rec):
         path.write_text(text, "utf-8")
@@ -105,7 +111,7 @@ async def test_merge_strategy_of_baton_toml_when_the_plan_names_none(plan_repo: 
     with anyio.fail_after(60):
         assert await Daemon(config, progress=Recorder(), exit_when_done=True).run() == 0
     text = path.read_text(encoding="utf-8")
-    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    text = decide_jwt(text)
     rec = Recorder()
     async with running_daemon(config, rec):
         path.write_text(text, "utf-8")
@@ -142,7 +148,7 @@ async def test_a_failing_integration_gate_stops_only_the_selected_approach(
 ) -> None:
     path = plan_repo / PLAN
     text = path.read_text(encoding="utf-8")
-    text = text.replace(PLACEHOLDER, "**Decision:** JWT").replace("- [ ] ", "- [x] ")
+    text = decide_jwt(text)
     path.write_text(text, encoding="utf-8")
     git(plan_repo, "commit", "-qam", "plan: decided up front")
     config = make_config(plan_repo, FAST_SCRIPT + _failing_on(failing), agents="scripted")
